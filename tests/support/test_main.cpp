@@ -2,6 +2,7 @@
 // test, so a test's random tensors are the same on every run, and uses two threads.
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 

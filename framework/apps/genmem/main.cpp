@@ -1,0 +1,260 @@
+// genmem: runs memory simulations described by scenario files.
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "logging.hpp"
+#include "plugin_loader.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+#include "steps/step.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Exit codes: 0 success, 1 a run or input failed, 2 the command line was invalid.
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(Usage: genmem COMMAND [OPTIONS]
+
+Commands:
+  run SCENARIO        run a scenario and write its results to a new run folder
+  validate SCENARIO   check a scenario and print it with every default filled in
+  plugins             list the plugins found; --describe NAME shows one plugin's parameters
+
+Run 'genmem COMMAND --help' for a command's options.
+)";
+
+struct CommonOptions {
+  std::vector<std::string> plugin_paths;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+void add_common_options(po::options_description& description, CommonOptions& common) {
+  description.add_options()
+      ("help,h", "show this help")
+      ("plugin-path", po::value(&common.plugin_paths)->composing(),
+       "folder searched for plugins before GENMEM_PLUGIN_PATH, the scenario's plugin_paths, the "
+       "build tree and the install prefix; repeatable")
+      ("verbose,v", po::bool_switch(&common.verbose), "log per-epoch detail")
+      ("quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only");
+}
+
+std::vector<fs::path> to_paths(const std::vector<std::string>& texts) {
+  return {texts.begin(), texts.end()};
+}
+
+po::variables_map parse(
+    const std::vector<std::string>& arguments,
+    const po::options_description& options,
+    const po::positional_options_description& positional) {
+  po::variables_map values;
+  po::store(
+      po::command_line_parser(arguments).options(options).positional(positional).run(), values);
+  po::notify(values);
+  return values;
+}
+
+void start_logging(const CommonOptions& common) {
+  genmem::configure_logging(common.quiet ? -1 : (common.verbose ? 1 : 0));
+}
+
+int run_command(const std::vector<std::string>& arguments) {
+  CommonOptions common;
+  genmem::RunOptions run;
+  std::string scenario;
+  std::string output;
+  std::int64_t seed = -1;
+  std::int64_t threads = 0;
+  po::options_description options("Usage: genmem run SCENARIO [OPTIONS]\n\nOptions");
+  add_common_options(options, common);
+  options.add_options()
+      ("scenario", po::value(&scenario), "scenario file (TOML)")
+      ("set", po::value(&run.overrides.assignments)->composing(),
+       "override a scenario key, for example --set models.hippocampus.beta=50; repeatable")
+      ("output,o", po::value(&output),
+       "run folder to create (must not exist or be empty); default runs/<name>/<UTC time>")
+      ("seed", po::value(&seed), "seed for every random generator, replacing scenario.seed")
+      ("threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  const auto values = parse(arguments, options, positional);
+  if (values.count("help") > 0) {
+    std::cout << options << "\n";
+    return EXIT_SUCCESS;
+  }
+  if (scenario.empty()) {
+    throw po::error("genmem run needs a scenario file, for example scenarios/mnist/consolidation.toml");
+  }
+  start_logging(common);
+  run.scenario_file = scenario;
+  run.overrides.plugin_paths = to_paths(common.plugin_paths);
+  run.output_dir = output;
+  if (values.count("seed") > 0) {
+    if (seed < 0) {
+      throw genmem::ConfigError(fmt::format("--seed must be at least 0 (got {})", seed));
+    }
+    run.seed = seed;
+  }
+  if (values.count("threads") > 0) {
+    run.threads = threads;
+  }
+
+  const genmem::RunOutcome outcome = genmem::run_scenario(run);
+  std::cout << "Run complete in " << fmt::format("{:.1f}", outcome.seconds) << " s: "
+            << outcome.folder.string() << "\n"
+            << outcome.summary.dump(2) << "\n";
+  return EXIT_SUCCESS;
+}
+
+int validate_command(const std::vector<std::string>& arguments) {
+  CommonOptions common;
+  genmem::RunOptions run;
+  std::string scenario;
+  po::options_description options("Usage: genmem validate SCENARIO [OPTIONS]\n\nOptions");
+  add_common_options(options, common);
+  options.add_options()
+      ("scenario", po::value(&scenario), "scenario file (TOML)")
+      ("set", po::value(&run.overrides.assignments)->composing(),
+       "override a scenario key, as for genmem run; repeatable");
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  const auto values = parse(arguments, options, positional);
+  if (values.count("help") > 0) {
+    std::cout << options << "\n";
+    return EXIT_SUCCESS;
+  }
+  if (scenario.empty()) {
+    throw po::error("genmem validate needs a scenario file");
+  }
+  common.quiet = !common.verbose;
+  start_logging(common);
+  run.scenario_file = scenario;
+  run.overrides.plugin_paths = to_paths(common.plugin_paths);
+  const genmem::Scenario resolved = genmem::prepare_scenario(run);
+  std::cout << genmem::format_scenario(resolved);
+  std::cerr << "genmem: scenario '" << scenario << "' is valid\n";
+  return EXIT_SUCCESS;
+}
+
+void describe_parameters(const std::vector<genmem::ParameterSpec>& parameters) {
+  for (const auto& spec : parameters) {
+    std::string range;
+    if (spec.type == genmem::ParameterType::kChoice) {
+      for (const auto& choice : spec.choices) {
+        range += (range.empty() ? "" : " | ") + choice;
+      }
+    } else if (spec.min || spec.max) {
+      range = fmt::format(
+          "{}{}, {}]",
+          spec.min_exclusive ? "(" : "[",
+          spec.min ? fmt::format("{}", *spec.min) : "-inf",
+          spec.max ? fmt::format("{}", *spec.max) : "inf");
+    }
+    std::cout << fmt::format(
+        "  {:<20} {:<8} default {:<14} {}{}\n      {}\n",
+        spec.name,
+        genmem::parameter_type_name(spec.type),
+        genmem::format_parameter_value(spec.default_value),
+        range.empty() ? "" : "range " + range,
+        spec.unit.empty() ? "" : " (" + spec.unit + ")",
+        spec.help);
+  }
+}
+
+int plugins_command(const std::vector<std::string>& arguments) {
+  CommonOptions common;
+  std::string describe;
+  po::options_description options("Usage: genmem plugins [--describe NAME] [OPTIONS]\n\nOptions");
+  add_common_options(options, common);
+  options.add_options()("describe", po::value(&describe), "show one plugin's parameters");
+  const auto values = parse(arguments, options, {});
+  if (values.count("help") > 0) {
+    std::cout << options << "\n";
+    return EXIT_SUCCESS;
+  }
+  start_logging(common);
+  genmem::PluginLoader loader(
+      genmem::PluginLoader::default_search_path(to_paths(common.plugin_paths), {}));
+
+  if (!describe.empty()) {
+    const genmem::LoadedPlugin& plugin = loader.load(describe);
+    std::cout << fmt::format(
+        "{} {} ({})\n{}\nfile: {}\n\nParameters ([models.ROLE] keys):\n",
+        plugin.name,
+        plugin.version,
+        genmem::plugin_role_name(plugin.role),
+        plugin.summary,
+        plugin.path.string());
+    describe_parameters(plugin.parameters);
+    return EXIT_SUCCESS;
+  }
+
+  const auto plugins = loader.discover();
+  std::cout << "Plugins:\n";
+  for (const auto& plugin : plugins) {
+    std::cout << fmt::format(
+        "  {:<18} {:<8} {:<20} {}\n",
+        plugin.name,
+        plugin.version,
+        genmem::plugin_role_name(plugin.role),
+        plugin.summary);
+  }
+  std::cout << "\nSteps ([[steps]] run = ...):\n";
+  for (const auto& kind : genmem::step_kinds()) {
+    std::cout << fmt::format("  {:<18} {}\n", kind.name, kind.help);
+  }
+  std::cout << "\nSearched:\n";
+  for (const auto& folder : loader.search_path()) {
+    std::cout << "  " << folder.string() << "\n";
+  }
+  return EXIT_SUCCESS;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "-h") {
+    std::cout << kUsage;
+    return arguments.empty() ? kExitUsage : EXIT_SUCCESS;
+  }
+  const std::string command = arguments[0];
+  arguments.erase(arguments.begin());
+  try {
+    if (command == "run") {
+      return run_command(arguments);
+    }
+    if (command == "validate") {
+      return validate_command(arguments);
+    }
+    if (command == "plugins") {
+      return plugins_command(arguments);
+    }
+    std::cerr << "genmem: unknown command '" << command << "'; the commands are run, validate and "
+              << "plugins (genmem --help)\n";
+    return kExitUsage;
+  } catch (const po::error& error) {
+    std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command
+              << " --help)\n";
+    return kExitUsage;
+  } catch (const genmem::Error& error) {
+    std::cerr << "genmem: error: " << error.what() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& error) {
+    std::cerr << "genmem: unexpected error: " << error.what() << "\n";
+    return kExitFailure;
+  }
+}

@@ -1,0 +1,100 @@
+#include "data/datasets.hpp"
+
+#include <cstdlib>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include <genmem/error.hpp>
+
+#include "data/idx.hpp"
+
+namespace genmem {
+namespace fs = std::filesystem;
+
+namespace {
+
+Dataset load_mnist_file_pair(const fs::path& dir, const std::string& images, const std::string& labels) {
+  Dataset dataset;
+  const at::Tensor pixels = read_idx_images(dir / images);
+  dataset.labels = read_idx_labels(dir / labels);
+  if (pixels.size(0) != dataset.labels.size(0)) {
+    throw IoError(fmt::format(
+        "MNIST files '{}' and '{}' disagree: {} images but {} labels; fetch them again with "
+        "scripts/setup",
+        (dir / images).string(),
+        (dir / labels).string(),
+        pixels.size(0),
+        dataset.labels.size(0)));
+  }
+  if (dataset.labels.max().item<std::int64_t>() > 9) {
+    throw IoError(fmt::format(
+        "MNIST label file '{}' has labels above 9; it is not an MNIST label file",
+        (dir / labels).string()));
+  }
+  dataset.images = pixels.unsqueeze(1).to(at::kFloat).div_(255.0);
+  dataset.label_name = "digit";
+  dataset.num_classes = 10;
+  return dataset;
+}
+
+Dataset select(const Dataset& dataset, std::int64_t count, bool shuffle, std::uint64_t seed, const char* what) {
+  const std::int64_t available = dataset.images.size(0);
+  if (count > available) {
+    throw ConfigError(fmt::format(
+        "[data] {} is {}, but the data set has only {} such images; lower it",
+        what,
+        count,
+        available));
+  }
+  at::Tensor index;
+  if (shuffle) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    index = at::randperm(available, generator, at::kLong).slice(0, 0, count);
+  } else {
+    index = at::arange(count, at::kLong);
+  }
+  Dataset selected = dataset;
+  selected.images = dataset.images.index_select(0, index).contiguous();
+  selected.labels = dataset.labels.index_select(0, index).contiguous();
+  return selected;
+}
+
+}  // namespace
+
+fs::path resolve_data_dir(const Parameters& data, const fs::path& scenario_file) {
+  const std::string& dir = data.get_string("dir");
+  if (!dir.empty()) {
+    const fs::path path(dir);
+    return path.is_absolute() ? path : scenario_file.parent_path() / path;
+  }
+  if (const char* env = std::getenv("GENMEM_DATA_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "data";
+}
+
+DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::uint64_t seed) {
+  const fs::path dir = resolve_data_dir(data, scenario_file) / data.get_string("source");
+  const bool shuffle = data.get_string("order") == "shuffled";
+
+  DataSplit split;
+  const Dataset train = load_mnist_file_pair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+  const Dataset test = load_mnist_file_pair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  split.train = select(train, data.get_int("train_items"), shuffle, seed, "train_items");
+  split.test = select(test, data.get_int("test_items"), shuffle, seed + 1, "test_items");
+  return split;
+}
+
+at::Tensor images_to_patterns(const at::Tensor& images) {
+  return images.reshape({images.size(0), -1}).mul(2.0).sub_(1.0).contiguous();
+}
+
+at::Tensor patterns_to_images(const at::Tensor& patterns, at::IntArrayRef shape) {
+  std::vector<std::int64_t> full = {patterns.size(0)};
+  full.insert(full.end(), shape.begin(), shape.end());
+  return patterns.add(1.0).mul_(0.5).clamp_(0.0, 1.0).reshape(full).contiguous();
+}
+
+}  // namespace genmem

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include <genmem/parameters.hpp>
+
+namespace genmem {
+
+/// Labelled images: float32 `[N, C, H, W]` in [0, 1] with int64 class labels `[N]`.
+struct Dataset {
+  at::Tensor images;
+  at::Tensor labels;
+  /// What the labels are, for example "digit".
+  std::string label_name;
+  std::int64_t num_classes = 0;
+};
+
+/// The experiences to store and the held-out images used to measure the neocortex.
+struct DataSplit {
+  Dataset train;
+  Dataset test;
+};
+
+/// Returns the folder data files are read from: `[data] dir` relative to the scenario file,
+/// else `$GENMEM_DATA_DIR`, else `./data`.
+std::filesystem::path resolve_data_dir(
+    const Parameters& data,
+    const std::filesystem::path& scenario_file);
+
+/// Loads the `[data]` table's source and selects `train_items` and `test_items`, shuffled with
+/// `seed` when `order = "shuffled"`.
+DataSplit load_data(
+    const Parameters& data,
+    const std::filesystem::path& scenario_file,
+    std::uint64_t seed);
+
+/// Converts images `[N, C, H, W]` in [0, 1] to memory patterns `[N, C*H*W]` in [-1, 1].
+at::Tensor images_to_patterns(const at::Tensor& images);
+
+/// Converts patterns back to images of `shape {C, H, W}`, clamped to [0, 1].
+at::Tensor patterns_to_images(const at::Tensor& patterns, at::IntArrayRef shape);
+
+}  // namespace genmem

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace genmem {
+
+/// Writes images `[N, C, H, W]` in [0, 1] as a PNG grid of `columns` per row, each image scaled
+/// up by `scale` with nearest-neighbour sampling and separated by a 2-pixel gap.
+void write_image_grid(
+    const std::filesystem::path& path,
+    const at::Tensor& images,
+    std::int64_t columns,
+    std::int64_t scale = 2);
+
+/// Writes a scatter plot of `points [N, 2]` coloured by `labels [N]` as a PNG with a legend.
+void write_scatter_plot(
+    const std::filesystem::path& path,
+    const at::Tensor& points,
+    const at::Tensor& labels,
+    const std::string& title,
+    const std::string& label_name);
+
+}  // namespace genmem

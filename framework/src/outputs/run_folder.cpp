@@ -1,0 +1,106 @@
+#include "outputs/run_folder.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <genmem/error.hpp>
+
+namespace genmem {
+namespace fs = std::filesystem;
+
+void write_file_atomically(const fs::path& path, const std::string& content) {
+  const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      throw IoError(fmt::format(
+          "could not write '{}'; check that the folder exists, is writable and has free space",
+          path.string()));
+    }
+  }
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  if (error) {
+    fs::remove(temporary, error);
+    throw IoError(fmt::format("could not rename the temporary file to '{}'", path.string()));
+  }
+}
+
+namespace {
+
+std::string utc_timestamp() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y%m%dT%H%M%SZ", &parts);
+  return text;
+}
+
+void create_new_folder(const fs::path& path) {
+  std::error_code error;
+  if (fs::exists(path, error)) {
+    if (!fs::is_directory(path, error) || !fs::is_empty(path, error)) {
+      throw IoError(fmt::format(
+          "output folder '{}' already exists and is not empty; choose a new folder so that the "
+          "earlier run is kept",
+          path.string()));
+    }
+  }
+  fs::create_directories(path, error);
+  if (error) {
+    throw IoError(fmt::format(
+        "could not create output folder '{}': {}; choose a writable location with --output",
+        path.string(),
+        error.message()));
+  }
+  // Probe that files can be written before any expensive work starts.
+  const fs::path probe = path / ".write-test";
+  std::ofstream out(probe);
+  if (!out) {
+    throw IoError(fmt::format(
+        "output folder '{}' is not writable; choose a writable location with --output",
+        path.string()));
+  }
+  out.close();
+  fs::remove(probe, error);
+}
+
+}  // namespace
+
+RunFolder RunFolder::create(
+    const fs::path& root,
+    const std::string& scenario_name,
+    const fs::path& explicit_dir) {
+  fs::path path = explicit_dir;
+  if (path.empty()) {
+    const fs::path base = root / scenario_name / utc_timestamp();
+    path = base;
+    for (int suffix = 2; fs::exists(path); ++suffix) {
+      path = base.string() + fmt::format("-{}", suffix);
+    }
+  }
+  create_new_folder(path);
+  std::error_code error;
+  fs::create_directories(path / "figures", error);
+  fs::create_directories(path / "checkpoints", error);
+  if (error) {
+    throw IoError(fmt::format("could not create folders inside '{}'", path.string()));
+  }
+  return RunFolder(path);
+}
+
+void RunFolder::write(const std::string& relative, const std::string& content) const {
+  write_file_atomically(path_ / relative, content);
+}
+
+}  // namespace genmem

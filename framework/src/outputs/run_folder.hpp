@@ -1,0 +1,33 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace genmem {
+
+/// Writes `content` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees a half-written file. Throws IoError naming the path.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+
+/// The folder one run writes into. It is created new and never reused: an existing, non-empty
+/// folder is rejected, so an earlier run's results are never overwritten.
+class RunFolder {
+ public:
+  /// Creates `explicit_dir` when given, else `<root>/<scenario name>/<UTC timestamp>` (with a
+  /// numeric suffix when that exists already), with `figures/` and `checkpoints/` inside.
+  static RunFolder create(
+      const std::filesystem::path& root,
+      const std::string& scenario_name,
+      const std::filesystem::path& explicit_dir);
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path file(const std::string& relative) const { return path_ / relative; }
+  void write(const std::string& relative, const std::string& content) const;
+
+ private:
+  explicit RunFolder(std::filesystem::path path) : path_(std::move(path)) {}
+
+  std::filesystem::path path_;
+};
+
+}  // namespace genmem

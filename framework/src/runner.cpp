@@ -1,0 +1,166 @@
+#include "runner.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <torch/version.h>
+
+#include <genmem/error.hpp>
+
+#include "data/datasets.hpp"
+#include "plugin_loader.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+struct LoadedModels {
+  std::unique_ptr<AssociativeMemory> hippocampus;
+  std::unique_ptr<GenerativeModel> neocortex;
+  nlohmann::json manifest = nlohmann::json::array();
+};
+
+LoadedModels create_models(const Scenario& scenario, const ScenarioOverrides& overrides) {
+  PluginLoader loader(scenario_plugin_search_path(scenario, overrides));
+  LoadedModels models;
+  for (const auto& [role, spec] : scenario.models) {
+    const LoadedPlugin& plugin = loader.load(spec.plugin);
+    PluginContext context{spec.parameters, scenario.device, static_cast<std::uint64_t>(scenario.seed)};
+    spdlog::info("{}: {} {} from {}", role, plugin.name, plugin.version, plugin.path.string());
+    if (role == kHippocampus) {
+      models.hippocampus = create_memory(plugin, context);
+    } else {
+      models.neocortex = create_generative_model(plugin, context);
+    }
+    models.manifest.push_back({
+        {"role", role},
+        {"plugin", plugin.name},
+        {"version", plugin.version},
+        {"file", plugin.path.string()},
+    });
+  }
+  return models;
+}
+
+nlohmann::json base_manifest(const Scenario& scenario, const nlohmann::json& plugins) {
+  return {
+      {"scenario", scenario.name},
+      {"scenario_file", fs::absolute(scenario.file).string()},
+      {"genmem_version", GENMEM_VERSION},
+      {"libtorch_version", TORCH_VERSION},
+      {"compiler", GENMEM_COMPILER},
+      {"seed", scenario.seed},
+      {"threads", scenario.threads},
+      {"device", scenario.device},
+      {"plugins", plugins},
+      {"started", utc_now()},
+      {"status", "running"},
+  };
+}
+
+}  // namespace
+
+Scenario prepare_scenario(const RunOptions& options) {
+  Scenario scenario = load_scenario(options.scenario_file, options.overrides);
+  if (options.seed) {
+    scenario.seed = *options.seed;
+  }
+  if (options.threads) {
+    if (*options.threads < 1) {
+      throw ConfigError(fmt::format("--threads must be at least 1 (got {})", *options.threads));
+    }
+    scenario.threads = *options.threads;
+  }
+  if (scenario.device == "cuda" && !at::hasCUDA()) {
+    throw ConfigError(fmt::format(
+        "scenario '{}': device is \"cuda\", but this LibTorch {} was built without CUDA or sees no "
+        "GPU; set device = \"cpu\" (--set scenario.device=cpu)",
+        scenario.file.string(),
+        TORCH_VERSION));
+  }
+  return scenario;
+}
+
+RunOutcome run_scenario(const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const Scenario scenario = prepare_scenario(options);
+  at::set_num_threads(static_cast<int>(scenario.threads));
+  at::manual_seed(static_cast<std::uint64_t>(scenario.seed));
+  spdlog::info(
+      "scenario '{}' from {}: seed {}, {} threads",
+      scenario.name,
+      scenario.file.string(),
+      scenario.seed,
+      at::get_num_threads());
+
+  // Inputs are checked before the run folder exists, so bad input leaves nothing behind.
+  DataSplit data = load_data(scenario.data, scenario.file, static_cast<std::uint64_t>(scenario.seed));
+  spdlog::info(
+      "data: {} training and {} test images of shape {}",
+      data.train.images.size(0),
+      data.test.images.size(0),
+      fmt::format("{}", fmt::join(data.train.images.sizes().slice(1), "x")));
+  LoadedModels models = create_models(scenario, options.overrides);
+
+  const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
+  spdlog::info("writing results to {}", folder.path().string());
+  folder.write("scenario.toml", format_scenario(scenario));
+  nlohmann::json manifest = base_manifest(scenario, models.manifest);
+  folder.write("manifest.json", manifest.dump(2) + "\n");
+
+  RunContext context(scenario, folder, std::move(data));
+  context.hippocampus = models.hippocampus.get();
+  context.neocortex = models.neocortex.get();
+
+  const auto finish = [&](const std::string& status, const std::string& error) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    context.summary["scenario"] = scenario.name;
+    context.summary["wall_seconds"] = seconds;
+    folder.write("summary.json", context.summary.dump(2) + "\n");
+    manifest["finished"] = utc_now();
+    manifest["wall_seconds"] = seconds;
+    manifest["status"] = status;
+    if (!error.empty()) {
+      manifest["error"] = error;
+    }
+    folder.write("manifest.json", manifest.dump(2) + "\n");
+    return seconds;
+  };
+
+  try {
+    for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+      const StepSpec& spec = scenario.steps[i];
+      context.step_number = i + 1;
+      spdlog::info("step {}/{}: {}", i + 1, scenario.steps.size(), spec.kind);
+      const auto step = find_step_kind(spec.kind)->create(spec.parameters);
+      step->run(context);
+    }
+  } catch (const std::exception& error) {
+    finish("failed", error.what());
+    throw;
+  }
+  const double seconds = finish("completed", "");
+  spdlog::info("run finished in {:.1f} s; results in {}", seconds, folder.path().string());
+  return {folder.path(), context.summary, seconds};
+}
+
+}  // namespace genmem

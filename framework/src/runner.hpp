@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario.hpp"
+
+namespace genmem {
+
+/// Command-line settings of `genmem run`.
+struct RunOptions {
+  std::filesystem::path scenario_file;
+  ScenarioOverrides overrides;
+  /// The run folder itself; when empty, a new folder under `runs_root` is made.
+  std::filesystem::path output_dir;
+  std::filesystem::path runs_root = "runs";
+  std::optional<std::int64_t> seed;
+  std::optional<std::int64_t> threads;
+};
+
+/// Where a finished run wrote its results, and its headline numbers.
+struct RunOutcome {
+  std::filesystem::path folder;
+  nlohmann::json summary;
+  double seconds = 0.0;
+};
+
+/// Reads and validates the scenario with the command line's overrides applied, including
+/// `--seed` and `--threads`, and checks the device.
+Scenario prepare_scenario(const RunOptions& options);
+
+/// Runs a scenario end to end: checks it, loads data and plugins, creates the run folder and
+/// runs each step. When a step fails the manifest records the error before it is rethrown.
+RunOutcome run_scenario(const RunOptions& options);
+
+}  // namespace genmem

@@ -1,0 +1,551 @@
+#include "scenario.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <genmem/error.hpp>
+
+#include "plugin_loader.hpp"
+#include "scenario_schema.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSetOrigin = "--set";
+
+// Locates a node for messages: the file and line it came from, or the --set option.
+class Locator {
+ public:
+  explicit Locator(fs::path file) : file_(std::move(file)) {}
+
+  std::string where(const toml::node& node) const {
+    const auto& source = node.source();
+    if (source.begin.line == 0 || (source.path && *source.path == kSetOrigin)) {
+      return "--set";
+    }
+    return fmt::format("scenario '{}' line {}", file_.string(), source.begin.line);
+  }
+
+  std::string file() const { return fmt::format("scenario '{}'", file_.string()); }
+
+ private:
+  fs::path file_;
+};
+
+std::string describe_node_type(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time:
+      return "a date or time";
+    default:
+      return "a value";
+  }
+}
+
+// Converts a scalar TOML node to a parameter value; returns false for tables, arrays and dates.
+bool to_parameter_value(const toml::node& node, ParameterValue& value) {
+  if (auto flag = node.value_exact<bool>()) {
+    value = *flag;
+  } else if (auto integer = node.value_exact<std::int64_t>()) {
+    value = *integer;
+  } else if (auto real = node.value_exact<double>()) {
+    value = *real;
+  } else if (auto text = node.value_exact<std::string>()) {
+    value = *text;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The expected type as a message says it: "must be a number".
+const char* expected_type(ParameterType type) {
+  switch (type) {
+    case ParameterType::kBool:
+      return "a boolean";
+    case ParameterType::kInt:
+      return "an integer";
+    case ParameterType::kFloat:
+      return "a number";
+    case ParameterType::kString:
+    case ParameterType::kChoice:
+      return "a string";
+  }
+  return "a value";
+}
+
+std::vector<std::string> names_of(const std::vector<ParameterSpec>& specs) {
+  std::vector<std::string> names;
+  for (const auto& spec : specs) {
+    names.push_back(spec.name);
+  }
+  return names;
+}
+
+std::string unknown_key_message(
+    const std::string& where,
+    const std::string& key_path,
+    const std::string& key,
+    const std::string& table_name,
+    const std::vector<std::string>& allowed) {
+  std::string message = fmt::format("{}: unknown key '{}'", where, key_path);
+  const std::string suggestion = closest_name(key, allowed);
+  if (!suggestion.empty()) {
+    return message + fmt::format("; did you mean '{}'?", suggestion);
+  }
+  std::string list;
+  for (const auto& name : allowed) {
+    list += (list.empty() ? "" : ", ") + name;
+  }
+  return message + fmt::format("; {} accepts: {}", table_name, list);
+}
+
+// Validates a table against declared parameters; `extra` keys are read by the caller.
+Parameters validate_table(
+    const toml::table& table,
+    const std::vector<ParameterSpec>& specs,
+    const std::string& prefix,
+    const std::vector<std::string>& extra,
+    const Locator& locator) {
+  Parameters parameters = default_parameters(specs);
+  std::vector<std::string> allowed = names_of(specs);
+  allowed.insert(allowed.end(), extra.begin(), extra.end());
+
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    const std::string key_path = prefix + "." + name;
+    if (std::find(extra.begin(), extra.end(), name) != extra.end()) {
+      continue;
+    }
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParameterSpec& candidate) {
+      return candidate.name == name;
+    });
+    if (spec == specs.end()) {
+      throw ConfigError(unknown_key_message(
+          locator.where(node), key_path, name, "[" + prefix + "]", allowed));
+    }
+    ParameterValue value;
+    if (!to_parameter_value(node, value)) {
+      throw ConfigError(fmt::format(
+          "{}: '{}' must be {} (got {})",
+          locator.where(node),
+          key_path,
+          expected_type(spec->type),
+          describe_node_type(node)));
+    }
+    const std::string problem = check_parameter_value(*spec, value);
+    if (!problem.empty()) {
+      throw ConfigError(fmt::format("{}: '{}' {}", locator.where(node), key_path, problem));
+    }
+    if (spec->type == ParameterType::kFloat) {
+      if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        value = static_cast<double>(*integer);
+      }
+    }
+    parameters.set(name, value);
+  }
+  return parameters;
+}
+
+const toml::table& require_table(
+    const toml::table& parent,
+    const std::string& key,
+    const std::string& key_path,
+    const Locator& locator) {
+  const toml::node* node = parent.get(key);
+  if (node == nullptr) {
+    throw ConfigError(fmt::format(
+        "{}: the [{}] table is missing; add it (see docs/scenario-format.md)",
+        locator.file(),
+        key_path));
+  }
+  if (!node->is_table()) {
+    throw ConfigError(fmt::format(
+        "{}: '{}' must be a table (got {})",
+        locator.where(*node),
+        key_path,
+        describe_node_type(*node)));
+  }
+  return *node->as_table();
+}
+
+std::string require_string(
+    const toml::table& table,
+    const std::string& key,
+    const std::string& key_path,
+    const std::string& table_where,
+    const Locator& locator) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) {
+    throw ConfigError(fmt::format("{}: '{}' is missing; it is required", table_where, key_path));
+  }
+  auto text = node->value_exact<std::string>();
+  if (!text) {
+    throw ConfigError(fmt::format(
+        "{}: '{}' must be a string (got {})",
+        locator.where(*node),
+        key_path,
+        describe_node_type(*node)));
+  }
+  return *text;
+}
+
+// Applies one `--set key=value`; `steps.N.key` addresses the N-th step, counting from 1.
+void apply_assignment(toml::table& root, const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError(fmt::format(
+        "--set '{}': expected key=value, for example --set models.hippocampus.beta=50",
+        assignment));
+  }
+  const std::string key_path = assignment.substr(0, equals);
+  const std::string text = assignment.substr(equals + 1);
+
+  std::vector<std::string> keys;
+  std::stringstream stream(key_path);
+  for (std::string key; std::getline(stream, key, '.');) {
+    if (key.empty()) {
+      throw ConfigError(fmt::format("--set '{}': the key has an empty part", assignment));
+    }
+    keys.push_back(key);
+  }
+
+  // The value is read as TOML (numbers, booleans, quoted strings), or else taken as a bare string.
+  toml::table parsed;
+  try {
+    parsed = toml::parse("value = " + text, std::string_view(kSetOrigin));
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"value", text}};
+  }
+  const toml::node& value = *parsed.get("value");
+
+  toml::table* table = &root;
+  for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+    toml::node* next = table->get(keys[i]);
+    if (next != nullptr && next->is_array() && keys[i] == "steps" && i + 2 < keys.size() + 1) {
+      auto* steps = next->as_array();
+      std::size_t index = 0;
+      try {
+        index = std::stoul(keys[i + 1]);
+      } catch (const std::exception&) {
+        index = 0;
+      }
+      if (index < 1 || index > steps->size() || !(*steps)[index - 1].is_table()) {
+        throw ConfigError(fmt::format(
+            "--set '{}': 'steps.{}' is not a step; the scenario has steps 1 to {}",
+            assignment,
+            keys[i + 1],
+            steps->size()));
+      }
+      table = (*steps)[index - 1].as_table();
+      ++i;
+      continue;
+    }
+    if (next == nullptr) {
+      table->insert(keys[i], toml::table{});
+      next = table->get(keys[i]);
+    }
+    if (!next->is_table()) {
+      throw ConfigError(fmt::format(
+          "--set '{}': '{}' is not a table, so it has no key '{}'",
+          assignment,
+          keys[i],
+          keys[i + 1]));
+    }
+    table = next->as_table();
+  }
+  toml::node* existing = table->get(keys.back());
+  if (existing != nullptr && existing->is_table()) {
+    throw ConfigError(fmt::format(
+        "--set '{}': '{}' is a table; set one of its keys instead", assignment, key_path));
+  }
+  value.visit([&](const auto& node) { table->insert_or_assign(keys.back(), node); });
+}
+
+std::vector<fs::path> read_plugin_paths(
+    const toml::table& section,
+    const fs::path& base,
+    const Locator& locator) {
+  std::vector<fs::path> paths;
+  const toml::node* node = section.get("plugin_paths");
+  if (node == nullptr) {
+    return paths;
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    throw ConfigError(fmt::format(
+        "{}: 'scenario.plugin_paths' must be an array of folder names (got {})",
+        locator.where(*node),
+        describe_node_type(*node)));
+  }
+  for (const auto& element : *array) {
+    auto text = element.value_exact<std::string>();
+    if (!text) {
+      throw ConfigError(fmt::format(
+          "{}: every entry of 'scenario.plugin_paths' must be a string",
+          locator.where(element)));
+    }
+    fs::path path(*text);
+    paths.push_back(path.is_absolute() ? path : base / path);
+  }
+  return paths;
+}
+
+void check_top_level(const toml::table& root, const Locator& locator) {
+  const std::vector<std::string> allowed = {"scenario", "data", "models", "steps"};
+  for (const auto& [key, node] : root) {
+    const std::string name(key.str());
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      throw ConfigError(unknown_key_message(
+          locator.where(node), name, name, "the top level", allowed));
+    }
+  }
+}
+
+ModelSpec read_model(
+    const std::string& role,
+    const toml::node& node,
+    PluginLoader& loader,
+    const Locator& locator) {
+  const std::string prefix = "models." + role;
+  if (!node.is_table()) {
+    throw ConfigError(fmt::format(
+        "{}: '{}' must be a table (got {})", locator.where(node), prefix, describe_node_type(node)));
+  }
+  const toml::table& table = *node.as_table();
+  ModelSpec spec;
+  spec.role = role;
+  spec.plugin = require_string(table, "plugin", prefix + ".plugin", locator.where(node), locator);
+
+  const LoadedPlugin& plugin = loader.load(spec.plugin);
+  const PluginRole needed =
+      role == kHippocampus ? PluginRole::kAssociativeMemory : PluginRole::kGenerativeModel;
+  if (plugin.role != needed) {
+    throw ConfigError(fmt::format(
+        "{}: '{}.plugin' is '{}', a {}, but the {} needs a {}; choose another plugin",
+        locator.where(*table.get("plugin")),
+        prefix,
+        spec.plugin,
+        plugin_role_name(plugin.role),
+        role,
+        plugin_role_name(needed)));
+  }
+  spec.parameters = validate_table(table, plugin.parameters, prefix, {"plugin"}, locator);
+  return spec;
+}
+
+std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator) {
+  const toml::node* node = root.get("steps");
+  if (node == nullptr) {
+    throw ConfigError(fmt::format(
+        "{}: no [[steps]] given; add at least one, for example [[steps]] run = \"store\"",
+        locator.file()));
+  }
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    throw ConfigError(fmt::format(
+        "{}: 'steps' must be an array of tables, written as [[steps]] blocks", locator.where(*node)));
+  }
+  std::vector<std::string> kind_names;
+  for (const auto& kind : step_kinds()) {
+    kind_names.push_back(kind.name);
+  }
+
+  std::vector<StepSpec> steps;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::table& table = *(*array)[i].as_table();
+    const std::string prefix = fmt::format("steps.{}", i + 1);
+    const std::string kind_name =
+        require_string(table, "run", prefix + ".run", locator.where(table), locator);
+    const StepKind* kind = find_step_kind(kind_name);
+    if (kind == nullptr) {
+      std::string message = fmt::format(
+          "{}: '{}.run' names an unknown step '{}'", locator.where(*table.get("run")), prefix, kind_name);
+      const std::string suggestion = closest_name(kind_name, kind_names);
+      if (!suggestion.empty()) {
+        message += fmt::format("; did you mean '{}'?", suggestion);
+      } else {
+        message += "; the steps are store, replay, train and evaluate";
+      }
+      throw ConfigError(message);
+    }
+    steps.push_back({kind->name, validate_table(table, kind->parameters, prefix, {"run"}, locator)});
+  }
+  return steps;
+}
+
+}  // namespace
+
+std::string closest_name(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& candidate : candidates) {
+    // Levenshtein distance, one row at a time.
+    std::vector<std::size_t> row(candidate.size() + 1);
+    for (std::size_t j = 0; j <= candidate.size(); ++j) {
+      row[j] = j;
+    }
+    for (std::size_t i = 1; i <= name.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= candidate.size(); ++j) {
+        const std::size_t above = row[j];
+        const std::size_t cost = name[i - 1] == candidate[j - 1] ? 0 : 1;
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+        diagonal = above;
+      }
+    }
+    if (row.back() < best_distance) {
+      best_distance = row.back();
+      best = candidate;
+    }
+  }
+  const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
+  return best_distance <= limit ? best : "";
+}
+
+std::vector<fs::path> scenario_plugin_search_path(
+    const Scenario& scenario,
+    const ScenarioOverrides& overrides) {
+  return PluginLoader::default_search_path(overrides.plugin_paths, scenario.plugin_paths);
+}
+
+Scenario parse_scenario(
+    const std::string& text,
+    const fs::path& origin,
+    const ScenarioOverrides& overrides) {
+  const Locator locator(origin);
+  toml::table root;
+  try {
+    root = toml::parse(text, origin.string());
+  } catch (const toml::parse_error& error) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' line {}, column {}: invalid TOML: {}; fix the syntax there",
+        origin.string(),
+        error.source().begin.line,
+        error.source().begin.column,
+        error.description()));
+  }
+  for (const auto& assignment : overrides.assignments) {
+    apply_assignment(root, assignment);
+  }
+  check_top_level(root, locator);
+
+  Scenario scenario;
+  scenario.file = origin;
+  const fs::path base = origin.has_parent_path() ? origin.parent_path() : fs::path(".");
+
+  const toml::table empty;
+  const toml::table& section = root.contains("scenario")
+      ? require_table(root, "scenario", "scenario", locator)
+      : empty;
+  const Parameters settings =
+      validate_table(section, scenario_section_parameters(), "scenario", {"plugin_paths"}, locator);
+  scenario.name = settings.get_string("name");
+  if (scenario.name.empty()) {
+    scenario.name = origin.stem().string();
+  }
+  scenario.description = settings.get_string("description");
+  scenario.seed = settings.get_int("seed");
+  scenario.threads = settings.get_int("threads");
+  scenario.device = settings.get_string("device");
+  scenario.plugin_paths = read_plugin_paths(section, base, locator);
+
+  const toml::table& data = root.contains("data") ? require_table(root, "data", "data", locator)
+                                                  : empty;
+  scenario.data = validate_table(data, data_section_parameters(), "data", {}, locator);
+
+  PluginLoader loader(scenario_plugin_search_path(scenario, overrides));
+  const toml::table& models = require_table(root, "models", "models", locator);
+  for (const auto& [key, node] : models) {
+    const std::string role(key.str());
+    if (role != kHippocampus && role != kNeocortex) {
+      throw ConfigError(unknown_key_message(
+          locator.where(node),
+          "models." + role,
+          role,
+          "[models]",
+          {kHippocampus, kNeocortex}));
+    }
+    scenario.models[role] = read_model(role, node, loader, locator);
+  }
+
+  scenario.steps = read_steps(root, locator);
+  return scenario;
+}
+
+Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides) {
+  std::ifstream file(path);
+  if (!file) {
+    throw IoError(fmt::format(
+        "scenario '{}' could not be opened: {}; check the path",
+        path.string(),
+        fs::exists(path) ? "permission denied" : "no such file"));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return parse_scenario(text.str(), path, overrides);
+}
+
+namespace {
+
+void insert_parameters(toml::table& table, const Parameters& parameters) {
+  for (const auto& [name, value] : parameters.values()) {
+    std::visit([&](const auto& held) { table.insert_or_assign(name, held); }, value);
+  }
+}
+
+}  // namespace
+
+std::string format_scenario(const Scenario& scenario) {
+  toml::table section{
+      {"name", scenario.name},
+      {"description", scenario.description},
+      {"seed", scenario.seed},
+      {"threads", scenario.threads},
+      {"device", scenario.device},
+  };
+  toml::array plugin_paths;
+  for (const auto& path : scenario.plugin_paths) {
+    plugin_paths.push_back(path.string());
+  }
+  section.insert("plugin_paths", plugin_paths);
+
+  toml::table data;
+  insert_parameters(data, scenario.data);
+
+  toml::table models;
+  for (const auto& [role, model] : scenario.models) {
+    toml::table table{{"plugin", model.plugin}};
+    insert_parameters(table, model.parameters);
+    models.insert(role, table);
+  }
+
+  toml::array steps;
+  for (const auto& step : scenario.steps) {
+    toml::table table{{"run", step.kind}};
+    insert_parameters(table, step.parameters);
+    steps.push_back(table);
+  }
+
+  toml::table root{{"scenario", section}, {"data", data}, {"models", models}, {"steps", steps}};
+  std::stringstream out;
+  out << "# Resolved scenario: every key with the value this run used.\n"
+      << toml::toml_formatter(root) << "\n";
+  return out.str();
+}
+
+}  // namespace genmem

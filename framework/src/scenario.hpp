@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <genmem/parameters.hpp>
+
+namespace genmem {
+
+class PluginLoader;
+
+/// One entry of the scenario's `[models]` table: which plugin fills a role, with its parameters.
+struct ModelSpec {
+  std::string role;
+  std::string plugin;
+  Parameters parameters;
+};
+
+/// One entry of the scenario's `[[steps]]` array.
+struct StepSpec {
+  std::string kind;
+  Parameters parameters;
+};
+
+/// A validated scenario with every default filled in.
+struct Scenario {
+  std::filesystem::path file;
+  std::string name;
+  std::string description;
+  std::int64_t seed = 0;
+  std::int64_t threads = 0;
+  std::string device = "cpu";
+  std::vector<std::filesystem::path> plugin_paths;
+  Parameters data;
+  std::map<std::string, ModelSpec> models;
+  std::vector<StepSpec> steps;
+};
+
+/// Options that change how a scenario file is read.
+struct ScenarioOverrides {
+  /// `key=value` assignments from `--set`; the value is TOML, or a bare string.
+  std::vector<std::string> assignments;
+  /// Folders from `--plugin-path`, searched before the scenario's own `plugin_paths`.
+  std::vector<std::filesystem::path> plugin_paths;
+};
+
+/// The model roles a scenario can fill, with the interface each needs.
+inline constexpr const char* kHippocampus = "hippocampus";
+inline constexpr const char* kNeocortex = "neocortex";
+
+/// Reads `path`, applies the overrides and validates everything against the declarations of the
+/// framework, the plugins and the steps. Throws ConfigError citing file, line and key.
+Scenario load_scenario(const std::filesystem::path& path, const ScenarioOverrides& overrides);
+
+/// Validates a scenario given as TOML text; `origin` names it in messages.
+Scenario parse_scenario(
+    const std::string& text,
+    const std::filesystem::path& origin,
+    const ScenarioOverrides& overrides);
+
+/// Writes the resolved scenario as TOML: every key, defaults included.
+std::string format_scenario(const Scenario& scenario);
+
+/// Returns the name from `candidates` closest to `name` by edit distance, or "" when none is
+/// close enough to be a plausible misspelling.
+std::string closest_name(const std::string& name, const std::vector<std::string>& candidates);
+
+/// Returns the plugin search path for a scenario: command line, environment, scenario, build
+/// tree and install prefix.
+std::vector<std::filesystem::path> scenario_plugin_search_path(
+    const Scenario& scenario,
+    const ScenarioOverrides& overrides);
+
+}  // namespace genmem

@@ -1,0 +1,49 @@
+#include "scenario_schema.hpp"
+
+namespace genmem {
+
+const std::vector<ParameterSpec>& scenario_section_parameters() {
+  static const std::vector<ParameterSpec> specs = {
+      string_parameter("name", "", "Name of the run folder group; defaults to the file name"),
+      string_parameter("description", "", "One or two sentences on what the scenario shows"),
+      int_parameter("seed", 123, 0, std::nullopt, "Seed of every random generator in the run"),
+      int_parameter(
+          "threads", 2, 1, 256, "Threads LibTorch and OpenBLAS use for tensor operations"),
+      choice_parameter(
+          "device", "cpu", {"cpu", "cuda"}, "Device the models run on; cuda needs a CUDA LibTorch"),
+  };
+  return specs;
+}
+
+const std::vector<ParameterSpec>& data_section_parameters() {
+  static const std::vector<ParameterSpec> specs = {
+      choice_parameter("source", "mnist", {"mnist"}, "Data set the experiences come from"),
+      string_parameter(
+          "dir",
+          "",
+          "Folder holding the data set's files, relative to the scenario file; empty means "
+          "$GENMEM_DATA_DIR, else ./data"),
+      int_parameter(
+          "train_items",
+          10000,
+          1,
+          std::nullopt,
+          "Training images taken (after a seeded shuffle) as the experiences to store",
+          "images"),
+      int_parameter(
+          "test_items",
+          1500,
+          2,
+          std::nullopt,
+          "Held-out test images used for reconstruction error and semantic decoding",
+          "images"),
+      choice_parameter(
+          "order",
+          "shuffled",
+          {"shuffled", "file"},
+          "Which items are taken: a seeded shuffle of the file, or the file's own order"),
+  };
+  return specs;
+}
+
+}  // namespace genmem

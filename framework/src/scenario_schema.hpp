@@ -1,0 +1,15 @@
+#pragma once
+
+#include <vector>
+
+#include <genmem/parameters.hpp>
+
+namespace genmem {
+
+/// Keys of the scenario's `[scenario]` table, except `plugin_paths` (an array of folders).
+const std::vector<ParameterSpec>& scenario_section_parameters();
+
+/// Keys of the scenario's `[data]` table.
+const std::vector<ParameterSpec>& data_section_parameters();
+
+}  // namespace genmem

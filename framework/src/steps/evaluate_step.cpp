@@ -1,0 +1,196 @@
+// The evaluation step: what the trained neocortex and the hippocampus do with cues, pairs of
+// memories and latent arithmetic, written as figures and headline numbers.
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "analysis/metrics.hpp"
+#include "analysis/pca.hpp"
+#include "outputs/image_grid.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace {
+
+std::int64_t random_index(std::int64_t bound, at::Generator& generator) {
+  return at::randint(bound, {1}, generator, at::kLong).item<std::int64_t>();
+}
+
+class EvaluateStep final : public Step {
+ public:
+  explicit EvaluateStep(const Parameters& parameters)
+      : noise_fraction_(parameters.get_float("noise_fraction")),
+        recall_items_(parameters.get_int("recall_items")),
+        interpolations_(parameters.get_int("interpolations")),
+        interpolation_steps_(parameters.get_int("interpolation_steps")),
+        arithmetic_(parameters.get_int("arithmetic")),
+        latent_map_(parameters.get_string("latent_map")),
+        map_items_(parameters.get_int("map_items")) {}
+
+  void run(RunContext& context) override {
+    at::NoGradGuard no_grad;
+    GenerativeModel& model = require_neocortex(context, "evaluate");
+    const at::Tensor items = context.data.train.images.slice(0, 0, recall_items_);
+    const at::Tensor noisy = zero_noise(items, noise_fraction_, context.generator);
+
+    generative_recall(context, model, items, noisy);
+    if (context.hippocampus != nullptr && context.hippocampus->size() > 0) {
+      hopfield_recall(context, *context.hippocampus, items, noisy);
+    }
+    const Encoding test = model.encode(context.data.test.images);
+    interpolate(context, model, test.mean);
+    vector_arithmetic(context, model, test.mean);
+    if (latent_map_ == "pca") {
+      latent_map(context, test.mean);
+    }
+  }
+
+ private:
+  // The neocortex reconstructs noisy training images from their latent means.
+  void generative_recall(
+      RunContext& context,
+      GenerativeModel& model,
+      const at::Tensor& items,
+      const at::Tensor& noisy) const {
+    const at::Tensor outputs = model.decode(model.encode(noisy).mean);
+    const double error = reconstruction_error(items, outputs);
+    context.summary["evaluation"]["generative_recall_error"] = error;
+    write_image_grid(
+        context.output.file("figures/generative_recall.png"),
+        at::cat({noisy, outputs, items}),
+        items.size(0));
+    spdlog::info(
+        "neocortex recall of {} noisy images: reconstruction error {:.2f}", items.size(0), error);
+  }
+
+  // The hippocampus completes the same noisy images; correct when it lands nearest the original.
+  void hopfield_recall(
+      RunContext& context,
+      AssociativeMemory& memory,
+      const at::Tensor& items,
+      const at::Tensor& noisy) const {
+    const RecallResult result = memory.recall(images_to_patterns(noisy), RecallOptions{});
+    const at::Tensor nearest = nearest_pattern(result.states, memory.patterns());
+    const at::Tensor expected = at::arange(items.size(0), at::kLong);
+    const double accuracy = nearest.eq(expected).to(at::kDouble).mean().item<double>();
+    context.summary["evaluation"]["hippocampal_recall_accuracy"] = accuracy;
+    const at::Tensor outputs = patterns_to_images(result.states, items.sizes().slice(1));
+    write_image_grid(
+        context.output.file("figures/hippocampal_recall.png"),
+        at::cat({noisy, outputs, items}),
+        items.size(0));
+    spdlog::info(
+        "hippocampal recall of {} noisy stored images: {:.0f}% reach the right memory",
+        items.size(0),
+        100.0 * accuracy);
+  }
+
+  // Linear paths between the latent means of random pairs of test images.
+  void interpolate(RunContext& context, GenerativeModel& model, const at::Tensor& latents) const {
+    if (interpolations_ == 0) {
+      return;
+    }
+    std::vector<at::Tensor> rows;
+    const at::Tensor weights = at::linspace(0.0, 1.0, interpolation_steps_, at::kFloat).unsqueeze(1);
+    for (std::int64_t i = 0; i < interpolations_; ++i) {
+      const at::Tensor from = latents[random_index(latents.size(0), context.generator)];
+      const at::Tensor to = latents[random_index(latents.size(0), context.generator)];
+      rows.push_back(model.decode(from * (1 - weights) + to * weights));
+    }
+    write_image_grid(
+        context.output.file("figures/interpolation.png"), at::cat(rows), interpolation_steps_);
+  }
+
+  // decode(z2 - z1 + z3), where z1 and z3 share a class and z2 is any image: the difference
+  // between two members of a class, added to another item.
+  void vector_arithmetic(RunContext& context, GenerativeModel& model, const at::Tensor& latents) const {
+    if (arithmetic_ == 0) {
+      return;
+    }
+    const Dataset& test = context.data.test;
+    std::vector<at::Tensor> rows;
+    for (std::int64_t i = 0; i < arithmetic_; ++i) {
+      const std::int64_t label = test.labels[random_index(test.labels.size(0), context.generator)]
+                                     .item<std::int64_t>();
+      const at::Tensor members = test.labels.eq(label).nonzero().squeeze(1);
+      if (members.size(0) < 2) {
+        continue;
+      }
+      const at::Tensor pick = at::randperm(members.size(0), context.generator, at::kLong);
+      const std::int64_t first = members[pick[0]].item<std::int64_t>();
+      const std::int64_t third = members[pick[1]].item<std::int64_t>();
+      const std::int64_t second = random_index(latents.size(0), context.generator);
+      const at::Tensor result = model.decode((latents[second] - latents[first] + latents[third]).unsqueeze(0));
+      rows.push_back(at::cat({
+          test.images[first].unsqueeze(0),
+          test.images[second].unsqueeze(0),
+          test.images[third].unsqueeze(0),
+          result,
+      }));
+    }
+    if (!rows.empty()) {
+      write_image_grid(context.output.file("figures/vector_arithmetic.png"), at::cat(rows), 4);
+    }
+  }
+
+  void latent_map(RunContext& context, const at::Tensor& latents) const {
+    const std::int64_t count = std::min(map_items_, latents.size(0));
+    const at::Tensor points = pca_project(latents.slice(0, 0, count), 2);
+    const at::Tensor labels = context.data.test.labels.slice(0, 0, count);
+    write_scatter_plot(
+        context.output.file("figures/latent_map.png"),
+        points,
+        labels,
+        fmt::format("PCA of {} test latent means", count),
+        context.data.test.label_name);
+
+    std::string csv = "pc1,pc2,label\n";
+    for (std::int64_t i = 0; i < count; ++i) {
+      csv += fmt::format(
+          "{:.6g},{:.6g},{}\n",
+          points[i][0].item<float>(),
+          points[i][1].item<float>(),
+          labels[i].item<std::int64_t>());
+    }
+    context.output.write("latent_map.csv", csv);
+  }
+
+  double noise_fraction_;
+  std::int64_t recall_items_;
+  std::int64_t interpolations_;
+  std::int64_t interpolation_steps_;
+  std::int64_t arithmetic_;
+  std::string latent_map_;
+  std::int64_t map_items_;
+};
+
+}  // namespace
+
+StepKind evaluate_step_kind() {
+  return {
+      "evaluate",
+      "Recall from noisy cues, interpolation, vector arithmetic and a map of the latent space",
+      {
+          float_parameter(
+              "noise_fraction", 0.1, 0.0, 1.0, "Fraction of each cue's values set to 0"),
+          int_parameter(
+              "recall_items", 10, 1, 1000, "Noisy training images recalled by both models",
+              "images"),
+          int_parameter("interpolations", 5, 0, 100, "Pairs of test images interpolated between"),
+          int_parameter(
+              "interpolation_steps", 10, 2, 50, "Images along each interpolation path", "images"),
+          int_parameter("arithmetic", 5, 0, 100, "Vector-arithmetic examples"),
+          choice_parameter(
+              "latent_map", "pca", {"pca", "none"}, "2-D map of the test latents, coloured by label"),
+          int_parameter(
+              "map_items", 800, 2, std::nullopt, "Test latents drawn in the map", "items"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<EvaluateStep>(parameters); },
+  };
+}
+
+}  // namespace genmem

@@ -1,0 +1,206 @@
+// The hippocampus steps: store the training images, and replay them from noise.
+
+#include <chrono>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "analysis/metrics.hpp"
+#include "outputs/image_grid.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+
+AssociativeMemory& require_hippocampus(RunContext& context, const char* step) {
+  if (context.hippocampus == nullptr) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' step {} ({}) needs a hippocampus; add a [models.hippocampus] table",
+        context.scenario.file.string(),
+        context.step_number,
+        step));
+  }
+  return *context.hippocampus;
+}
+
+GenerativeModel& require_neocortex(RunContext& context, const char* step) {
+  if (context.neocortex == nullptr) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' step {} ({}) needs a neocortex; add a [models.neocortex] table",
+        context.scenario.file.string(),
+        context.step_number,
+        step));
+  }
+  return *context.neocortex;
+}
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+class StoreStep final : public Step {
+ public:
+  explicit StoreStep(const Parameters& parameters)
+      : items_(parameters.get_int("items")), checkpoint_(parameters.get_bool("checkpoint")) {}
+
+  void run(RunContext& context) override {
+    AssociativeMemory& memory = require_hippocampus(context, "store");
+    const at::Tensor& images = context.data.train.images;
+    const std::int64_t count = items_ == 0 ? images.size(0) : items_;
+    if (count > images.size(0)) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (store): items is {}, but [data] train_items is only {}; lower "
+          "items or raise train_items",
+          context.scenario.file.string(),
+          context.step_number,
+          count,
+          images.size(0)));
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    memory.store(images_to_patterns(images.slice(0, 0, count)));
+    const at::Tensor labels = context.data.train.labels.slice(0, 0, count);
+    context.stored_labels = context.stored_labels.defined()
+        ? at::cat({context.stored_labels, labels})
+        : labels.clone();
+    context.summary["stored_patterns"] = memory.size();
+    spdlog::info(
+        "stored {} patterns of dimension {} in {:.2f} s",
+        count,
+        memory.pattern_dim(),
+        seconds_since(start));
+
+    if (checkpoint_) {
+      memory.save(context.output.file("checkpoints/hippocampus.pt").string());
+    }
+  }
+
+ private:
+  std::int64_t items_;
+  bool checkpoint_;
+};
+
+class ReplayStep final : public Step {
+ public:
+  explicit ReplayStep(const Parameters& parameters)
+      : cues_(parameters.get_int("cues")),
+        noise_(parameters.get_string("noise")),
+        max_steps_(parameters.get_int("max_steps")),
+        figure_items_(parameters.get_int("figure_items")) {}
+
+  void run(RunContext& context) override {
+    AssociativeMemory& memory = require_hippocampus(context, "replay");
+    if (memory.size() == 0) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (replay): the hippocampus is empty; put a store step before it",
+          context.scenario.file.string(),
+          context.step_number));
+    }
+
+    // Cues are pure noise in pattern space: uniform on [-1, 1] as in the original, or N(0, 1).
+    const std::int64_t dim = memory.pattern_dim();
+    at::Tensor cues = noise_ == "uniform"
+        ? at::rand({cues_, dim}, context.generator, at::kFloat).mul_(2.0).sub_(1.0)
+        : at::randn({cues_, dim}, context.generator, at::kFloat);
+
+    RecallOptions options;
+    if (max_steps_ > 0) {
+      options.max_steps = max_steps_;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const RecallResult result = memory.recall(cues, options);
+    const double seconds = seconds_since(start);
+
+    // Which stored memory each replay landed nearest to, and how the replays spread over classes.
+    const at::Tensor nearest = nearest_pattern(result.states, memory.patterns());
+    const std::int64_t distinct = std::get<0>(at::_unique(nearest)).size(0);
+    const double mean_distance =
+        (result.states - memory.patterns().index_select(0, nearest)).norm(2, {1}).mean().item<double>();
+    const at::Tensor classes = context.stored_labels.index_select(0, nearest);
+    const at::Tensor counts =
+        at::bincount(classes, {}, context.data.train.num_classes).to(at::kDouble) / cues_;
+
+    const at::IntArrayRef image_shape = context.data.train.images.sizes().slice(1);
+    context.replays = patterns_to_images(result.states, image_shape);
+
+    auto& summary = context.summary["replay"];
+    summary["cues"] = cues_;
+    summary["distinct_memories"] = distinct;
+    summary["mean_distance_to_nearest_memory"] = mean_distance;
+    summary["mean_steps"] = result.steps.to(at::kDouble).mean().item<double>();
+    summary["converged_fraction"] = result.converged.to(at::kDouble).mean().item<double>();
+    summary["seconds"] = seconds;
+    std::vector<double> fractions(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+    summary["class_fractions"] = fractions;
+    spdlog::info(
+        "replayed {} noise cues in {:.1f} s: {} distinct stored memories reached, mean {:.1f} steps",
+        cues_,
+        seconds,
+        distinct,
+        summary["mean_steps"].get<double>());
+
+    const std::int64_t shown = std::min(figure_items_, cues_);
+    if (shown > 0) {
+      const at::Tensor inputs = patterns_to_images(cues.slice(0, 0, shown), image_shape);
+      write_image_grid(
+          context.output.file("figures/replay.png"),
+          at::cat({inputs, context.replays.slice(0, 0, shown)}),
+          shown);
+    }
+  }
+
+ private:
+  std::int64_t cues_;
+  std::string noise_;
+  std::int64_t max_steps_;
+  std::int64_t figure_items_;
+};
+
+}  // namespace
+
+StepKind store_step_kind() {
+  return {
+      "store",
+      "Store the training images in the hippocampus as patterns 2x - 1",
+      {
+          int_parameter(
+              "items", 0, 0, std::nullopt, "Images to store; 0 stores all [data] train_items",
+              "images"),
+          bool_parameter(
+              "checkpoint", false, "Save the memory to checkpoints/hippocampus.pt after storing"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<StoreStep>(parameters); },
+  };
+}
+
+StepKind replay_step_kind() {
+  return {
+      "replay",
+      "Recall from pure-noise cues; the results become the neocortex's training set",
+      {
+          int_parameter("cues", 10000, 1, std::nullopt, "Noise cues to recall from", "cues"),
+          choice_parameter(
+              "noise",
+              "uniform",
+              {"uniform", "gaussian"},
+              "Cue distribution: uniform on [-1, 1] (the original) or standard normal"),
+          int_parameter(
+              "max_steps",
+              0,
+              0,
+              std::nullopt,
+              "Update steps per cue; 0 uses the memory's own max_steps",
+              "steps"),
+          int_parameter(
+              "figure_items", 10, 0, 100, "Cue and replay pairs drawn in figures/replay.png"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<ReplayStep>(parameters); },
+  };
+}
+
+}  // namespace genmem

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <genmem/associative_memory.hpp>
+#include <genmem/generative_model.hpp>
+
+#include "data/datasets.hpp"
+#include "outputs/metrics_table.hpp"
+#include "outputs/run_folder.hpp"
+#include "scenario.hpp"
+
+namespace genmem {
+
+/// Everything the steps of one run share.
+struct RunContext {
+  /// Seeds `generator` with the scenario's seed.
+  RunContext(const Scenario& scenario, const RunFolder& output, DataSplit data);
+
+  const Scenario& scenario;
+  const RunFolder& output;
+  DataSplit data;
+  AssociativeMemory* hippocampus = nullptr;
+  GenerativeModel* neocortex = nullptr;
+  /// Labels of the stored patterns, in storage order, int64 `[N]`.
+  at::Tensor stored_labels;
+  /// Images recalled by the last replay step, `[N, C, H, W]` in [0, 1].
+  at::Tensor replays;
+  /// Headline numbers, written to summary.json.
+  nlohmann::json summary = nlohmann::json::object();
+  /// One row per measurement, written to metrics.csv.
+  MetricsTable metrics;
+  /// Seeded generator for every random choice the steps make.
+  at::Generator generator;
+  /// Position of the running step, counting from 1, for messages.
+  std::size_t step_number = 0;
+};
+
+/// Returns the hippocampus, or throws ConfigError saying the scenario needs one for `step`.
+AssociativeMemory& require_hippocampus(RunContext& context, const char* step);
+
+/// Returns the neocortex, or throws ConfigError saying the scenario needs one for `step`.
+GenerativeModel& require_neocortex(RunContext& context, const char* step);
+
+}  // namespace genmem

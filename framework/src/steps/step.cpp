@@ -1,0 +1,36 @@
+#include "steps/step.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "steps/run_context.hpp"
+
+namespace genmem {
+
+Step::~Step() = default;
+
+RunContext::RunContext(const Scenario& scenario, const RunFolder& output, DataSplit data)
+    : scenario(scenario),
+      output(output),
+      data(std::move(data)),
+      generator(at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(scenario.seed))) {}
+
+const std::vector<StepKind>& step_kinds() {
+  static const std::vector<StepKind> kinds = {
+      store_step_kind(),
+      replay_step_kind(),
+      train_step_kind(),
+      evaluate_step_kind(),
+  };
+  return kinds;
+}
+
+const StepKind* find_step_kind(const std::string& name) {
+  for (const auto& kind : step_kinds()) {
+    if (kind.name == name) {
+      return &kind;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace genmem

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <genmem/parameters.hpp>
+
+namespace genmem {
+
+struct RunContext;
+
+/// One action of a scenario, such as storing the training images in the hippocampus.
+class Step {
+ public:
+  virtual ~Step();
+  virtual void run(RunContext& context) = 0;
+};
+
+/// A step kind that scenarios name in `[[steps]] run = "..."`.
+struct StepKind {
+  std::string name;
+  std::string help;
+  std::vector<ParameterSpec> parameters;
+  std::function<std::unique_ptr<Step>(const Parameters&)> create;
+};
+
+/// Returns every registered step kind, in the order a typical scenario uses them.
+const std::vector<StepKind>& step_kinds();
+
+/// Returns the kind called `name`, or nullptr.
+const StepKind* find_step_kind(const std::string& name);
+
+// Each step family registers its kinds through one of these.
+StepKind store_step_kind();
+StepKind replay_step_kind();
+StepKind train_step_kind();
+StepKind evaluate_step_kind();
+
+}  // namespace genmem

@@ -1,0 +1,194 @@
+// The neocortex step: train the generative model, measuring it before the first epoch and after
+// each one.
+
+#include <chrono>
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "analysis/metrics.hpp"
+#include "analysis/svm_classifier.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Measurement {
+  double reconstruction_error = std::nan("");
+  double decoding_accuracy = std::nan("");
+  double seconds = 0.0;
+};
+
+class TrainStep final : public Step {
+ public:
+  explicit TrainStep(const Parameters& parameters)
+      : source_(parameters.get_string("on")),
+        measure_(parameters.get_bool("measure")),
+        decoding_{
+            parameters.get_int("decoding_train"),
+            parameters.get_int("decoding_test"),
+            static_cast<std::uint64_t>(parameters.get_int("decoding_seed"))} {}
+
+  void run(RunContext& context) override {
+    GenerativeModel& model = require_neocortex(context, "train");
+    const at::Tensor training_set = select_training_set(context);
+    spdlog::info("training the neocortex on {} {}", training_set.size(0), source_);
+
+    const fs::path checkpoint = context.output.file("checkpoints/neocortex.pt");
+    std::int64_t last_good_epoch = -1;
+    Measurement first;
+    Measurement last;
+    EpochReport last_report;
+
+    auto on_epoch = [&](const EpochReport& report) {
+      const Measurement measurement = measure_ ? measure(context, model) : Measurement{};
+      if (report.epoch == 0) {
+        first = measurement;
+      }
+      last = measurement;
+      last_report = report;
+      context.metrics.add_row({
+          {"epoch", static_cast<double>(report.epoch)},
+          {"loss", report.loss},
+          {"reconstruction", report.reconstruction},
+          {"kl", report.kl},
+          {"test_reconstruction_error", measurement.reconstruction_error},
+          {"decoding_accuracy", measurement.decoding_accuracy},
+          {"seconds", report.seconds},
+          {"measure_seconds", measurement.seconds},
+      });
+      context.output.write("metrics.csv", context.metrics.to_csv());
+      if (report.epoch > 0) {
+        save_checkpoint(model, checkpoint);
+        last_good_epoch = report.epoch;
+      }
+      spdlog::info(
+          "epoch {}: loss {:.2f}, test reconstruction error {:.2f}, decoding accuracy {:.3f} "
+          "({:.1f} s training, {:.1f} s measuring)",
+          report.epoch,
+          report.loss,
+          measurement.reconstruction_error,
+          measurement.decoding_accuracy,
+          report.seconds,
+          measurement.seconds);
+      return EpochDecision::kContinue;
+    };
+
+    FitSummary fit;
+    try {
+      fit = model.fit(training_set, on_epoch);
+    } catch (const TrainingDivergedError& error) {
+      context.summary["training"]["diverged"] = true;
+      const std::string kept = last_good_epoch > 0
+          ? fmt::format(
+                "the last good checkpoint, from epoch {}, is kept at '{}'",
+                last_good_epoch,
+                checkpoint.string())
+          : std::string("no epoch completed, so there is no checkpoint");
+      throw TrainingDivergedError(fmt::format(
+          "{}; {}; lower the learning rate (--set models.neocortex.learning_rate=...)",
+          error.what(),
+          kept));
+    }
+
+    auto& summary = context.summary["training"];
+    summary["items"] = training_set.size(0);
+    summary["source"] = source_;
+    summary["epochs"] = fit.epochs;
+    summary["stopped_early"] = fit.stopped_early;
+    summary["final_loss"] = last_report.loss;
+    if (measure_) {
+      summary["decoding_accuracy_before"] = first.decoding_accuracy;
+      summary["decoding_accuracy_after"] = last.decoding_accuracy;
+      summary["reconstruction_error_before"] = first.reconstruction_error;
+      summary["reconstruction_error_after"] = last.reconstruction_error;
+    }
+  }
+
+ private:
+  at::Tensor select_training_set(RunContext& context) const {
+    if (source_ == "images") {
+      return context.data.train.images;
+    }
+    if (!context.replays.defined()) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (train): there are no replays to train on; put a replay step "
+          "before it, or set on = \"images\"",
+          context.scenario.file.string(),
+          context.step_number));
+    }
+    return context.replays;
+  }
+
+  // Reconstruction error on the held-out images, and how well their latent means decode the label.
+  Measurement measure(RunContext& context, GenerativeModel& model) const {
+    const auto start = std::chrono::steady_clock::now();
+    at::NoGradGuard no_grad;
+    const Dataset& test = context.data.test;
+    const Encoding encoding = model.encode(test.images);
+    Measurement measurement;
+    measurement.reconstruction_error =
+        reconstruction_error(test.images, model.decode(encoding.mean));
+    measurement.decoding_accuracy = decoding_accuracy(encoding.mean, test.labels, decoding_);
+    measurement.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return measurement;
+  }
+
+  static void save_checkpoint(GenerativeModel& model, const fs::path& path) {
+    // The plugin writes a temporary file that replaces the checkpoint only once complete.
+    const fs::path temporary = path.string() + ".tmp";
+    model.save(temporary.string());
+    std::error_code error;
+    fs::rename(temporary, path, error);
+    if (error) {
+      throw IoError(fmt::format("could not write checkpoint '{}': {}", path.string(), error.message()));
+    }
+  }
+
+  std::string source_;
+  bool measure_;
+  DecodingOptions decoding_;
+};
+
+}  // namespace
+
+StepKind train_step_kind() {
+  return {
+      "train",
+      "Train the neocortex; measure it on held-out images before training and after each epoch",
+      {
+          choice_parameter(
+              "on",
+              "replays",
+              {"replays", "images"},
+              "Training set: the hippocampus's replays (the model) or the images (a control)"),
+          bool_parameter(
+              "measure",
+              true,
+              "Measure test reconstruction error and semantic decoding accuracy every epoch"),
+          int_parameter(
+              "decoding_train",
+              200,
+              2,
+              std::nullopt,
+              "Held-out latents the decoding classifier is fitted on",
+              "items"),
+          int_parameter(
+              "decoding_test", 750, 1, std::nullopt, "Held-out latents the classifier is scored on",
+              "items"),
+          int_parameter(
+              "decoding_seed", 1, 0, std::nullopt, "Seed of the split into fitting and scoring halves"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<TrainStep>(parameters); },
+  };
+}
+
+}  // namespace genmem

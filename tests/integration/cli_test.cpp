@@ -1,0 +1,203 @@
+// Runs the genmem program as a user would and checks exit codes, messages and run folders.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace genmem {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using test_support::read_text;
+using test_support::TempDir;
+using test_support::write_text;
+
+const fs::path kSource = GENMEM_SOURCE_DIR;
+const fs::path kTiny = kSource / "tests/fixtures/scenarios/tiny_consolidation.toml";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+Result run_genmem(const std::string& arguments) {
+  TempDir logs;
+  const std::string command = std::string(GENMEM_PROGRAM) + " " + arguments + " >"
+      + (logs / "out").string() + " 2>" + (logs / "err").string();
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(logs / "out"), read_text(logs / "err")};
+}
+
+// The last line of standard error: the error message itself, after any log lines.
+std::string last_line(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') {
+    trimmed.pop_back();
+  }
+  const auto start = trimmed.rfind('\n');
+  return start == std::string::npos ? trimmed : trimmed.substr(start + 1);
+}
+
+// Copies the tiny scenario into `dir` with its data folder made absolute.
+fs::path tiny_scenario_in(const TempDir& dir, const std::string& data_dir) {
+  std::string text = read_text(kTiny);
+  const std::string from = "dir = \"../../../data\"";
+  text.replace(text.find(from), from.size(), "dir = \"" + data_dir + "\"");
+  write_text(dir / "tiny.toml", text);
+  return dir / "tiny.toml";
+}
+
+TEST(Cli, NoArgumentsPrintsUsage) {
+  const Result result = run_genmem("");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.out, HasSubstr("Usage: genmem COMMAND"));
+}
+
+TEST(Cli, UnknownOptionIsUsageError) {
+  const Result result = run_genmem("run " + kTiny.string() + " --sed 3");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("unrecognised option '--sed'"));
+}
+
+TEST(Cli, PluginsListsBothRoles) {
+  const Result result = run_genmem("plugins");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.out, HasSubstr("modern_hopfield"));
+  EXPECT_THAT(result.out, HasSubstr("associative memory"));
+  EXPECT_THAT(result.out, HasSubstr("vae"));
+  EXPECT_THAT(result.out, HasSubstr("generative model"));
+}
+
+TEST(Cli, DescribeShowsDefaultsAndRanges) {
+  const Result result = run_genmem("plugins --describe modern_hopfield");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.out, HasSubstr("beta"));
+  EXPECT_THAT(result.out, HasSubstr("default 20.0"));
+  EXPECT_THAT(result.out, HasSubstr("inv_sqrt_dim | none"));
+}
+
+TEST(Cli, ValidatePrintsResolvedScenario) {
+  const Result result = run_genmem("validate " + kTiny.string() + " --set models.hippocampus.beta=7");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("beta = 7.0"));
+  EXPECT_THAT(result.out, HasSubstr("max_steps = 10"));
+}
+
+TEST(Cli, MisspeltSetKeyFailsInOneLine) {
+  const Result result = run_genmem("validate " + kTiny.string() + " --set models.neocortex.epoch=2");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("unknown key 'models.neocortex.epoch'; did you mean 'epochs'?"));
+}
+
+TEST(Cli, MissingScenarioFile) {
+  const Result result = run_genmem("run /nonexistent/scenario.toml");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("could not be opened: no such file"));
+}
+
+TEST(Cli, MissingIdxFileLeavesNoRunFolder) {
+  TempDir dir;
+  const fs::path scenario = tiny_scenario_in(dir, (dir / "empty-data").string());
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("train-images-idx3-ubyte' is missing"));
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}
+
+TEST(Cli, TruncatedIdxFileRejected) {
+  TempDir dir;
+  fs::create_directories(dir / "data/mnist");
+  for (const auto& entry : fs::directory_iterator(kSource / "data/mnist")) {
+    fs::copy_file(entry.path(), dir / "data/mnist" / entry.path().filename());
+  }
+  const fs::path images = dir / "data/mnist/t10k-images-idx3-ubyte";
+  fs::resize_file(images, 5000);
+  const fs::path scenario = tiny_scenario_in(dir, (dir / "data").string());
+  const Result result = run_genmem("run " + scenario.string() + " -q --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("t10k-images-idx3-ubyte' is truncated"));
+}
+
+TEST(Cli, UnwritableOutputRejected) {
+  TempDir dir;
+  write_text(dir / "file", "x");
+  const Result result =
+      run_genmem("run " + kTiny.string() + " -q --output " + (dir / "file/run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("could not create output folder"));
+}
+
+TEST(Cli, EarlierRunNeverOverwritten) {
+  TempDir dir;
+  fs::create_directories(dir / "run");
+  write_text(dir / "run/summary.json", "{\"earlier\": 1}\n");
+  const Result result = run_genmem("run " + kTiny.string() + " -q --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("already exists and is not empty"));
+  EXPECT_EQ(read_text(dir / "run/summary.json"), "{\"earlier\": 1}\n");
+}
+
+TEST(Cli, CudaOnCpuBuildRejected) {
+  const Result result = run_genmem("validate " + kTiny.string() + " --set scenario.device=cuda");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("device is \"cuda\", but this LibTorch"));
+}
+
+TEST(Cli, DivergingTrainingStopsAndSaysSo) {
+  TempDir dir;
+  const Result result = run_genmem(
+      "run " + kTiny.string() + " -q --output " + (dir / "run").string()
+      + " --set models.neocortex.learning_rate=1e30 --set models.neocortex.loss=l1"
+      + " --set steps.4.map_items=2");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("NaN"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("lower the learning rate"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "failed");
+  EXPECT_TRUE(fs::exists(dir / "run/metrics.csv"));
+}
+
+TEST(Cli, TinyConsolidationLearns) {
+  TempDir dir;
+  const Result result = run_genmem(
+      "run " + kTiny.string() + " -q --output " + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto& training = summary["training"];
+  // Chance is 0.1 for ten digits.
+  EXPECT_GT(training["decoding_accuracy_after"].get<double>(), 0.3);
+  EXPECT_LT(
+      training["reconstruction_error_after"].get<double>(),
+      training["reconstruction_error_before"].get<double>());
+  EXPECT_GT(summary["replay"]["distinct_memories"].get<int>(), 10);
+  EXPECT_EQ(summary["stored_patterns"].get<int>(), 1000);
+
+  const std::string metrics = read_text(dir / "run/metrics.csv");
+  EXPECT_THAT(metrics, HasSubstr("epoch,loss,reconstruction,kl,test_reconstruction_error"));
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 5);  // header and epochs 0 to 3
+
+  for (const char* file : {"scenario.toml", "manifest.json", "checkpoints/neocortex.pt",
+                           "figures/replay.png", "figures/generative_recall.png",
+                           "figures/hippocampal_recall.png", "figures/interpolation.png",
+                           "figures/vector_arithmetic.png", "figures/latent_map.png"}) {
+    EXPECT_TRUE(fs::exists(dir / "run" / file)) << file;
+  }
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "completed");
+  EXPECT_EQ(manifest["seed"], 5);
+}
+
+}  // namespace
+}  // namespace genmem

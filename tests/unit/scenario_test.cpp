@@ -1,0 +1,194 @@
+#include "scenario.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <genmem/error.hpp>
+
+namespace genmem {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A minimal valid scenario; tests change one line at a time.
+constexpr const char* kValid = R"([scenario]
+name = "tiny"
+seed = 7
+
+[data]
+source = "mnist"
+train_items = 100
+
+[models.hippocampus]
+plugin = "modern_hopfield"
+beta = 20.0
+
+[models.neocortex]
+plugin = "vae"
+epochs = 2
+
+[[steps]]
+run = "store"
+
+[[steps]]
+run = "replay"
+cues = 50
+)";
+
+Scenario parse(const std::string& text, std::vector<std::string> assignments = {}) {
+  return parse_scenario(text, "tiny.toml", ScenarioOverrides{std::move(assignments), {}});
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto position = text.find(from);
+  EXPECT_NE(position, std::string::npos) << from;
+  return text.replace(position, from.size(), to);
+}
+
+// Returns the message of the ConfigError that parsing throws, or "" when it does not throw.
+std::string config_error(const std::string& text, std::vector<std::string> assignments = {}) {
+  try {
+    parse(text, std::move(assignments));
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Scenario, ValidFileFillsDefaults) {
+  const Scenario scenario = parse(kValid);
+  EXPECT_EQ(scenario.name, "tiny");
+  EXPECT_EQ(scenario.seed, 7);
+  EXPECT_EQ(scenario.threads, 2);
+  EXPECT_EQ(scenario.data.get_int("train_items"), 100);
+  EXPECT_EQ(scenario.data.get_int("test_items"), 1500);
+  EXPECT_DOUBLE_EQ(scenario.models.at("hippocampus").parameters.get_float("beta"), 20.0);
+  EXPECT_EQ(scenario.models.at("hippocampus").parameters.get_int("max_steps"), 10);
+  EXPECT_EQ(scenario.models.at("neocortex").parameters.get_int("epochs"), 2);
+  ASSERT_EQ(scenario.steps.size(), 2U);
+  EXPECT_EQ(scenario.steps[1].kind, "replay");
+  EXPECT_EQ(scenario.steps[1].parameters.get_int("cues"), 50);
+}
+
+TEST(Scenario, MalformedTomlCitesLineAndColumn) {
+  const std::string message = config_error(replace(kValid, "seed = 7", "seed = = 7"));
+  EXPECT_THAT(message, HasSubstr("scenario 'tiny.toml' line 3, column"));
+  EXPECT_THAT(message, HasSubstr("invalid TOML"));
+}
+
+TEST(Scenario, MisspeltKeySuggestsDeclaredName) {
+  const std::string message = config_error(replace(kValid, "beta = 20.0", "bta = 20.0"));
+  EXPECT_THAT(message, HasSubstr("scenario 'tiny.toml' line 11"));
+  EXPECT_THAT(message, HasSubstr("unknown key 'models.hippocampus.bta'"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'beta'?"));
+}
+
+TEST(Scenario, UnknownKeyListsAcceptedKeys) {
+  const std::string message = config_error(replace(kValid, "seed = 7", "colour = 7"));
+  EXPECT_THAT(message, HasSubstr("unknown key 'scenario.colour'"));
+  EXPECT_THAT(message, HasSubstr("[scenario] accepts: name, description, seed"));
+}
+
+TEST(Scenario, WrongTypeNamesExpectedType) {
+  const std::string message = config_error(replace(kValid, "beta = 20.0", "beta = \"high\""));
+  EXPECT_THAT(message, HasSubstr("line 11: 'models.hippocampus.beta' must be a number"));
+  EXPECT_THAT(message, HasSubstr("(got \"high\")"));
+}
+
+TEST(Scenario, TableWhereValueExpected) {
+  const std::string message = config_error(replace(kValid, "beta = 20.0", "beta = [1, 2]"));
+  EXPECT_THAT(message, HasSubstr("'models.hippocampus.beta' must be a number (got an array)"));
+}
+
+TEST(Scenario, OutOfRangeValueShowsBound) {
+  const std::string message = config_error(replace(kValid, "beta = 20.0", "beta = -0.5"));
+  EXPECT_THAT(message, HasSubstr("line 11: 'models.hippocampus.beta' must be greater than 0"));
+  EXPECT_THAT(message, HasSubstr("(got -0.5)"));
+}
+
+TEST(Scenario, UnknownPluginListsTriedPaths) {
+  try {
+    parse(replace(kValid, "plugin = \"vae\"", "plugin = \"vea\""));
+    FAIL() << "expected PluginLoadError";
+  } catch (const PluginLoadError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("plugin 'vea' was not found"));
+    EXPECT_THAT(error.what(), HasSubstr("libgenmem_plugin_vea.so"));
+    EXPECT_EQ(std::string(error.what()).find('\n'), std::string::npos);
+  }
+}
+
+TEST(Scenario, PluginInWrongRoleRejected) {
+  const std::string message =
+      config_error(replace(kValid, "plugin = \"modern_hopfield\"", "plugin = \"vae\""));
+  EXPECT_THAT(message, HasSubstr("'models.hippocampus.plugin' is 'vae', a generative model"));
+}
+
+TEST(Scenario, MisspeltStepSuggestsKind) {
+  const std::string message = config_error(replace(kValid, "run = \"store\"", "run = \"stor\""));
+  EXPECT_THAT(message, HasSubstr("'steps.1.run' names an unknown step 'stor'"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'store'?"));
+}
+
+TEST(Scenario, MissingModelsTableRejected) {
+  const std::string text = replace(
+      replace(kValid, "[models.hippocampus]\nplugin = \"modern_hopfield\"\nbeta = 20.0\n", ""),
+      "[models.neocortex]\nplugin = \"vae\"\nepochs = 2\n",
+      "");
+  EXPECT_THAT(config_error(text), HasSubstr("the [models] table is missing"));
+}
+
+TEST(Scenario, SetOverridesDeclaredKeys) {
+  const Scenario scenario = parse(
+      kValid,
+      {"models.hippocampus.beta=50",
+       "models.hippocampus.similarity_scale=none",
+       "steps.2.cues=7",
+       "models.neocortex.learning_rate=0.01"});
+  EXPECT_DOUBLE_EQ(scenario.models.at("hippocampus").parameters.get_float("beta"), 50.0);
+  EXPECT_EQ(scenario.models.at("hippocampus").parameters.get_string("similarity_scale"), "none");
+  EXPECT_EQ(scenario.steps[1].parameters.get_int("cues"), 7);
+  EXPECT_DOUBLE_EQ(scenario.models.at("neocortex").parameters.get_float("learning_rate"), 0.01);
+}
+
+TEST(Scenario, SetUnknownKeyRejected) {
+  const std::string message = config_error(kValid, {"models.hippocampus.betta=50"});
+  EXPECT_THAT(message, HasSubstr("--set: unknown key 'models.hippocampus.betta'"));
+  EXPECT_THAT(message, HasSubstr("did you mean 'beta'?"));
+}
+
+TEST(Scenario, SetWithoutValueRejected) {
+  EXPECT_THAT(config_error(kValid, {"models.hippocampus.beta"}), HasSubstr("expected key=value"));
+}
+
+TEST(Scenario, SetOutOfRangeNamesOption) {
+  const std::string message = config_error(kValid, {"steps.2.cues=0"});
+  EXPECT_THAT(message, HasSubstr("--set: 'steps.2.cues' must be at least 1 (got 0)"));
+}
+
+TEST(Scenario, SetStepIndexOutOfRange) {
+  EXPECT_THAT(
+      config_error(kValid, {"steps.9.cues=3"}),
+      HasSubstr("'steps.9' is not a step; the scenario has steps 1 to 2"));
+}
+
+TEST(Scenario, ResolvedFormatParsesToSameValues) {
+  const Scenario first = parse(kValid, {"models.hippocampus.beta=33"});
+  const Scenario second = parse(format_scenario(first));
+  EXPECT_EQ(second.name, first.name);
+  EXPECT_EQ(second.seed, first.seed);
+  EXPECT_EQ(second.models.at("hippocampus").parameters.values(),
+            first.models.at("hippocampus").parameters.values());
+  EXPECT_EQ(second.models.at("neocortex").parameters.values(),
+            first.models.at("neocortex").parameters.values());
+  EXPECT_EQ(second.steps[1].parameters.values(), first.steps[1].parameters.values());
+  EXPECT_EQ(second.data.values(), first.data.values());
+}
+
+TEST(Scenario, ClosestNameNeedsPlausibleDistance) {
+  EXPECT_EQ(closest_name("bta", {"beta", "max_steps"}), "beta");
+  EXPECT_EQ(closest_name("learnin_rate", {"learning_rate", "epochs"}), "learning_rate");
+  EXPECT_EQ(closest_name("colour", {"seed", "name"}), "");
+}
+
+}  // namespace
+}  // namespace genmem
