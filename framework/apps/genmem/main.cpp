@@ -15,6 +15,7 @@
 #include "plugin_loader.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
+#include "scenario_schema.hpp"
 #include "steps/step.hpp"
 
 namespace po = boost::program_options;
@@ -149,20 +150,32 @@ int validate_command(const std::vector<std::string>& arguments) {
   return EXIT_SUCCESS;
 }
 
+// Formats the allowed values: "[1, 10]", "(0, inf)", or the choices joined by `separator`, each
+// wrapped in `quote`. Returns "" when any value of the type is allowed.
+std::string format_range(
+    const genmem::ParameterSpec& spec,
+    const std::string& separator,
+    const std::string& quote) {
+  if (spec.type == genmem::ParameterType::kChoice) {
+    std::string choices;
+    for (const auto& choice : spec.choices) {
+      choices += (choices.empty() ? "" : separator) + quote + choice + quote;
+    }
+    return choices;
+  }
+  if (!spec.min && !spec.max) {
+    return "";
+  }
+  return fmt::format(
+      "{}{}, {}",
+      spec.min_exclusive || !spec.min ? "(" : "[",
+      spec.min ? fmt::format("{}", *spec.min) : "-inf",
+      spec.max ? fmt::format("{}]", *spec.max) : "inf)");
+}
+
 void describe_parameters(const std::vector<genmem::ParameterSpec>& parameters) {
   for (const auto& spec : parameters) {
-    std::string range;
-    if (spec.type == genmem::ParameterType::kChoice) {
-      for (const auto& choice : spec.choices) {
-        range += (range.empty() ? "" : " | ") + choice;
-      }
-    } else if (spec.min || spec.max) {
-      range = fmt::format(
-          "{}{}, {}]",
-          spec.min_exclusive ? "(" : "[",
-          spec.min ? fmt::format("{}", *spec.min) : "-inf",
-          spec.max ? fmt::format("{}", *spec.max) : "inf");
-    }
+    const std::string range = format_range(spec, " | ", "");
     std::cout << fmt::format(
         "  {:<20} {:<8} default {:<14} {}{}\n      {}\n",
         spec.name,
@@ -174,12 +187,44 @@ void describe_parameters(const std::vector<genmem::ParameterSpec>& parameters) {
   }
 }
 
+void print_markdown_table(const std::string& heading, const std::vector<genmem::ParameterSpec>& specs) {
+  std::cout << "\n### " << heading << "\n\n| key | type | default | range | unit | meaning |\n"
+            << "|---|---|---|---|---|---|\n";
+  for (const auto& spec : specs) {
+    std::cout << fmt::format(
+        "| `{}` | {} | `{}` | {} | {} | {} |\n",
+        spec.name,
+        genmem::parameter_type_name(spec.type),
+        genmem::format_parameter_value(spec.default_value),
+        format_range(spec, ", ", "`"),
+        spec.unit,
+        spec.help);
+  }
+}
+
+// Prints the reference tables of docs/scenario-format.md from the declarations themselves.
+void print_reference(const std::vector<genmem::LoadedPlugin>& plugins) {
+  print_markdown_table("[scenario]", genmem::scenario_section_parameters());
+  print_markdown_table("[data]", genmem::data_section_parameters());
+  for (const auto& plugin : plugins) {
+    print_markdown_table(
+        fmt::format("[models.ROLE] with plugin = \"{}\" ({})", plugin.name, genmem::plugin_role_name(plugin.role)),
+        plugin.parameters);
+  }
+  for (const auto& kind : genmem::step_kinds()) {
+    print_markdown_table(fmt::format("[[steps]] run = \"{}\": {}", kind.name, kind.help), kind.parameters);
+  }
+}
+
 int plugins_command(const std::vector<std::string>& arguments) {
   CommonOptions common;
   std::string describe;
   po::options_description options("Usage: genmem plugins [--describe NAME] [OPTIONS]\n\nOptions");
   add_common_options(options, common);
-  options.add_options()("describe", po::value(&describe), "show one plugin's parameters");
+  options.add_options()
+      ("describe", po::value(&describe), "show one plugin's parameters")
+      ("markdown", "print every scenario key of the core, the plugins found and the steps as "
+       "Markdown tables");
   const auto values = parse(arguments, options, {});
   if (values.count("help") > 0) {
     std::cout << options << "\n";
@@ -203,6 +248,10 @@ int plugins_command(const std::vector<std::string>& arguments) {
   }
 
   const auto plugins = loader.discover();
+  if (values.count("markdown") > 0) {
+    print_reference(plugins);
+    return EXIT_SUCCESS;
+  }
   std::cout << "Plugins:\n";
   for (const auto& plugin : plugins) {
     std::cout << fmt::format(

@@ -73,19 +73,22 @@ class EvaluateStep final : public Step {
       AssociativeMemory& memory,
       const at::Tensor& items,
       const at::Tensor& noisy) const {
-    const RecallResult result = memory.recall(images_to_patterns(noisy), RecallOptions{});
+    // The store step writes training images from index 0, so image i is stored pattern i.
+    const std::int64_t count = std::min(items.size(0), memory.size());
+    const RecallResult result =
+        memory.recall(images_to_patterns(noisy.slice(0, 0, count)), RecallOptions{});
     const at::Tensor nearest = nearest_pattern(result.states, memory.patterns());
-    const at::Tensor expected = at::arange(items.size(0), at::kLong);
+    const at::Tensor expected = at::arange(count, at::kLong);
     const double accuracy = nearest.eq(expected).to(at::kDouble).mean().item<double>();
     context.summary["evaluation"]["hippocampal_recall_accuracy"] = accuracy;
     const at::Tensor outputs = patterns_to_images(result.states, items.sizes().slice(1));
     write_image_grid(
         context.output.file("figures/hippocampal_recall.png"),
-        at::cat({noisy, outputs, items}),
-        items.size(0));
+        at::cat({noisy.slice(0, 0, count), outputs, items.slice(0, 0, count)}),
+        count);
     spdlog::info(
         "hippocampal recall of {} noisy stored images: {:.0f}% reach the right memory",
-        items.size(0),
+        count,
         100.0 * accuracy);
   }
 
