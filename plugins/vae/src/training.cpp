@@ -1,0 +1,47 @@
+#include "training.hpp"
+
+#include <torch/torch.h>
+
+namespace genmem::vae {
+
+namespace {
+
+// Keras' backend epsilon, the clamp of binary cross-entropy predictions.
+constexpr double kProbabilityClamp = 1e-7;
+
+}  // namespace
+
+LossTerms vae_loss(
+    const at::Tensor& images,
+    const at::Tensor& reconstructions,
+    const at::Tensor& mean,
+    const at::Tensor& log_var,
+    ReconstructionLoss kind,
+    double kl_weight) {
+  // Per-value error [N, C, H, W], then mean over channels and sum over pixels: [N].
+  at::Tensor error;
+  if (kind == ReconstructionLoss::kL1) {
+    error = (images - reconstructions).abs();
+  } else {
+    const at::Tensor p = reconstructions.clamp(kProbabilityClamp, 1.0 - kProbabilityClamp);
+    error = -(images * p.log() + (1.0 - images) * (1.0 - p).log());
+  }
+  const at::Tensor reconstruction = error.mean(/*dim=*/1).sum({1, 2});
+
+  // Closed-form KL divergence of N(mean, exp(log_var)) from N(0, I), summed over latents: [N].
+  const at::Tensor kl = -0.5 * (1.0 + log_var - mean.square() - log_var.exp()).sum(/*dim=*/1);
+
+  return {(reconstruction + kl_weight * kl).mean(), reconstruction.mean(), kl.mean()};
+}
+
+bool EarlyStopping::update(double loss) {
+  if (loss < best_) {
+    best_ = loss;
+    wait_ = 0;
+    return false;
+  }
+  ++wait_;
+  return patience_ > 0 && wait_ >= patience_;
+}
+
+}  // namespace genmem::vae

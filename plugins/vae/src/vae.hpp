@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include <genmem/generative_model.hpp>
+#include <genmem/parameters.hpp>
+#include <genmem/plugin.hpp>
+
+#include "options.hpp"
+
+namespace genmem {
+
+/// Declares the parameters of the `vae` plugin with their defaults and ranges.
+std::vector<ParameterSpec> vae_parameters();
+
+/// Reads and validates the `vae` parameters of `context`; missing parameters take their defaults.
+/// Throws `ConfigError` naming the parameter when a value is invalid or the device is unusable.
+vae::VaeOptions vae_options_from_context(const PluginContext& context);
+
+/// A convolutional variational autoencoder (Kingma & Welling 2014) with the architectures, loss
+/// and training loop of Spens & Burgess (2024).
+///
+/// Images are float32 `[N, C, H, W]` in [0, 1] with `{C, H, W}` equal to `image_shape()`; latents
+/// are float32 `[N, latent_dim()]`. Outputs live on the model's device.
+class Vae : public GenerativeModel {
+ public:
+  /// Builds an untrained model from the plugin parameters, device and seed.
+  explicit Vae(const PluginContext& context);
+  explicit Vae(const vae::VaeOptions& options);
+  ~Vae() override;
+
+  Vae(const Vae&) = delete;
+  Vae& operator=(const Vae&) = delete;
+
+  /// Trains with AMSGrad Adam on shuffled mini-batches of `images` `[N, C, H, W]`. Calls
+  /// `on_epoch` with epoch 0 before training and after every epoch. Throws `ConfigError` for a
+  /// wrong image shape and `TrainingDivergedError` when a batch loss is not finite, in which case
+  /// the weights are restored to the end of the last complete epoch.
+  FitSummary fit(const at::Tensor& images, const EpochCallback& on_epoch) override;
+
+  /// Returns the posterior mean and log-variance, `[N, latent_dim]` each.
+  Encoding encode(const at::Tensor& images) override;
+
+  /// Maps latents `[N, latent_dim]` to images `[N, C, H, W]` in (0, 1).
+  at::Tensor decode(const at::Tensor& latents) override;
+
+  /// Decodes `n` latents drawn from the standard normal prior: `[n, C, H, W]`.
+  at::Tensor sample(std::int64_t n) override;
+
+  /// Returns "input", the raw output of each convolution ("conv1" to "conv4" for
+  /// shapes3d_large, "conv1" and "conv2" for mnist_small) before normalisation and activation,
+  /// and "latent_mean", each flattened to `[N, features]` in channel-first order.
+  std::map<std::string, at::Tensor> representations(const at::Tensor& images) override;
+
+  std::int64_t latent_dim() const override;
+
+  /// Returns `{1, 28, 28}` for mnist_small and `{3, 64, 64}` for shapes3d_large.
+  std::vector<std::int64_t> image_shape() const override;
+
+  /// Writes the weights, batch-norm statistics, architecture, latent_dim and batch_norm mode.
+  /// Throws `IoError` naming the path when the file cannot be written.
+  void save(const std::string& path) const override;
+
+  /// Reads weights written by `save`. Throws `IoError` when the file cannot be read and
+  /// `ConfigError` when it contains a different architecture, latent_dim or batch_norm mode. Resets
+  /// the optimiser state.
+  void load(const std::string& path) override;
+
+  const vae::VaeOptions& options() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace genmem
