@@ -1,5 +1,6 @@
 #include "plugin_loader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -140,6 +141,10 @@ const char* plugin_role_name(PluginRole role) {
   return role == PluginRole::kAssociativeMemory ? "associative memory" : "generative model";
 }
 
+std::string plugin_role_with_article(PluginRole role) {
+  return std::string(role == PluginRole::kAssociativeMemory ? "an " : "a ") + plugin_role_name(role);
+}
+
 std::string plugin_file_name(const std::string& name) {
   return kPluginPrefix + name + kPluginSuffix;
 }
@@ -267,6 +272,14 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
     for (const auto& file : files) {
       try {
         LoadedPlugin plugin = load_file(file);
+        if (plugin_file_name(plugin.name) != file.filename().string()) {
+          spdlog::warn(
+              "skipped '{}': it declares the name '{}', so 'genmem' would look for it as '{}'",
+              file.string(),
+              plugin.name,
+              plugin_file_name(plugin.name));
+          continue;
+        }
         const bool seen = std::any_of(plugins.begin(), plugins.end(), [&](const LoadedPlugin& p) {
           return p.name == plugin.name;
         });
@@ -286,10 +299,10 @@ std::unique_ptr<AssociativeMemory> create_memory(
     const PluginContext& context) {
   if (plugin.role != PluginRole::kAssociativeMemory) {
     throw ConfigError(fmt::format(
-        "plugin '{}' is a {}, but an associative memory is required here; choose a memory plugin "
+        "plugin '{}' is {}, but an associative memory is required here; choose a memory plugin "
         "such as modern_hopfield",
         plugin.name,
-        plugin_role_name(plugin.role)));
+        plugin_role_with_article(plugin.role)));
   }
   AssociativeMemory* memory = call_factory(
       plugin, [&] { return plugin.descriptor->create_memory(context); });
@@ -301,10 +314,10 @@ std::unique_ptr<GenerativeModel> create_generative_model(
     const PluginContext& context) {
   if (plugin.role != PluginRole::kGenerativeModel) {
     throw ConfigError(fmt::format(
-        "plugin '{}' is an {}, but a generative model is required here; choose a generative "
+        "plugin '{}' is {}, but a generative model is required here; choose a generative "
         "plugin such as vae",
         plugin.name,
-        plugin_role_name(plugin.role)));
+        plugin_role_with_article(plugin.role)));
   }
   GenerativeModel* model = call_factory(
       plugin, [&] { return plugin.descriptor->create_generative_model(context); });

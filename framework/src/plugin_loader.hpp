@@ -23,6 +23,9 @@ struct LoadedPlugin {
 /// Returns "associative memory" or "generative model".
 const char* plugin_role_name(PluginRole role);
 
+/// Returns the role name with its indefinite article: "an associative memory", "a generative model".
+std::string plugin_role_with_article(PluginRole role);
+
 /// Returns the file name a plugin called `name` is built as: `libgenmem_plugin_<name>.so`.
 std::string plugin_file_name(const std::string& name);
 

@@ -84,8 +84,8 @@ Scenario prepare_scenario(const RunOptions& options) {
     scenario.seed = *options.seed;
   }
   if (options.threads) {
-    if (*options.threads < 1) {
-      throw ConfigError(fmt::format("--threads must be at least 1 (got {})", *options.threads));
+    if (*options.threads < 1 || *options.threads > 256) {
+      throw ConfigError(fmt::format("--threads must be 1 to 256 (got {})", *options.threads));
     }
     scenario.threads = *options.threads;
   }
@@ -121,8 +121,11 @@ RunOutcome run_scenario(const RunOptions& options) {
   LoadedModels models = create_models(scenario, options.overrides);
 
   const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
+  // The resolved scenario names the data folder actually read, so it runs from any folder.
+  Scenario resolved = scenario;
+  resolved.data.set("dir", fs::absolute(resolve_data_dir(scenario.data, scenario.file)).string());
   spdlog::info("writing results to {}", folder.path().string());
-  folder.write("scenario.toml", format_scenario(scenario));
+  folder.write("scenario.toml", format_scenario(resolved));
   nlohmann::json manifest = base_manifest(scenario, models.manifest);
   folder.write("manifest.json", manifest.dump(2) + "\n");
 
@@ -155,7 +158,12 @@ RunOutcome run_scenario(const RunOptions& options) {
       step->run(context);
     }
   } catch (const std::exception& error) {
-    finish("failed", error.what());
+    // The step's error is what the user needs; a failure to record it is only logged.
+    try {
+      finish("failed", error.what());
+    } catch (const std::exception& record_error) {
+      spdlog::warn("could not record the failure in the run folder: {}", record_error.what());
+    }
     throw;
   }
   const double seconds = finish("completed", "");

@@ -235,7 +235,11 @@ void apply_assignment(toml::table& root, const std::string& assignment) {
   toml::table* table = &root;
   for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
     toml::node* next = table->get(keys[i]);
-    if (next != nullptr && next->is_array() && keys[i] == "steps" && i + 2 < keys.size() + 1) {
+    if (next != nullptr && next->is_array() && keys[i] == "steps") {
+      if (i + 2 >= keys.size()) {
+        throw ConfigError(fmt::format(
+            "--set '{}': name a key of the step, for example steps.2.cues=500", assignment));
+      }
       auto* steps = next->as_array();
       std::size_t index = 0;
       try {
@@ -335,13 +339,13 @@ ModelSpec read_model(
       role == kHippocampus ? PluginRole::kAssociativeMemory : PluginRole::kGenerativeModel;
   if (plugin.role != needed) {
     throw ConfigError(fmt::format(
-        "{}: '{}.plugin' is '{}', a {}, but the {} needs a {}; choose another plugin",
+        "{}: '{}.plugin' is '{}', {}, but the {} needs {}; choose another plugin",
         locator.where(*table.get("plugin")),
         prefix,
         spec.plugin,
-        plugin_role_name(plugin.role),
+        plugin_role_with_article(plugin.role),
         role,
-        plugin_role_name(needed)));
+        plugin_role_with_article(needed)));
   }
   spec.parameters = validate_table(table, plugin.parameters, prefix, {"plugin"}, locator);
   return spec;
@@ -484,6 +488,18 @@ Scenario parse_scenario(
   }
 
   scenario.steps = read_steps(root, locator);
+  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+    for (const auto& role : find_step_kind(scenario.steps[i].kind)->required_roles) {
+      if (scenario.models.count(role) == 0) {
+        throw ConfigError(fmt::format(
+            "{}: step {} ({}) needs a [models.{}] table; add one, or remove the step",
+            locator.file(),
+            i + 1,
+            scenario.steps[i].kind,
+            role));
+      }
+    }
+  }
   return scenario;
 }
 

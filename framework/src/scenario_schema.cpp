@@ -8,7 +8,7 @@ const std::vector<ParameterSpec>& scenario_section_parameters() {
       string_parameter("description", "", "One or two sentences on what the scenario shows"),
       int_parameter("seed", 123, 0, std::nullopt, "Seed of every random generator in the run"),
       int_parameter(
-          "threads", 2, 1, 256, "Threads LibTorch and OpenBLAS use for tensor operations"),
+          "threads", 2, 1, 256, "LibTorch intra-op threads for tensor operations"),
       choice_parameter(
           "device", "cpu", {"cpu", "cuda"}, "Device the models run on; cuda needs a CUDA LibTorch"),
   };
@@ -21,8 +21,8 @@ const std::vector<ParameterSpec>& data_section_parameters() {
       string_parameter(
           "dir",
           "",
-          "Folder holding the data set's files, relative to the scenario file; empty means "
-          "$GENMEM_DATA_DIR, else ./data"),
+          "Folder with one subfolder per data set (for example mnist/), relative to the scenario "
+          "file; empty means $GENMEM_DATA_DIR, else data/ in the working directory"),
       int_parameter(
           "train_items",
           10000,

@@ -120,7 +120,10 @@ TEST(Scenario, UnknownPluginListsTriedPaths) {
 TEST(Scenario, PluginInWrongRoleRejected) {
   const std::string message =
       config_error(replace(kValid, "plugin = \"modern_hopfield\"", "plugin = \"vae\""));
-  EXPECT_THAT(message, HasSubstr("'models.hippocampus.plugin' is 'vae', a generative model"));
+  EXPECT_THAT(
+      message,
+      HasSubstr("'models.hippocampus.plugin' is 'vae', a generative model, but the hippocampus "
+                "needs an associative memory"));
 }
 
 TEST(Scenario, MisspeltStepSuggestsKind) {
@@ -135,6 +138,17 @@ TEST(Scenario, MissingModelsTableRejected) {
       "[models.neocortex]\nplugin = \"vae\"\nepochs = 2\n",
       "");
   EXPECT_THAT(config_error(text), HasSubstr("the [models] table is missing"));
+}
+
+TEST(Scenario, StepWithoutItsModelRejected) {
+  const std::string text = replace(kValid, "[models.hippocampus]\nplugin = \"modern_hopfield\"\nbeta = 20.0\n", "");
+  EXPECT_THAT(
+      config_error(text),
+      HasSubstr("scenario 'tiny.toml': step 1 (store) needs a [models.hippocampus] table"));
+}
+
+TEST(Scenario, SetWholeStepRejected) {
+  EXPECT_THAT(config_error(kValid, {"steps.1=5"}), HasSubstr("name a key of the step"));
 }
 
 TEST(Scenario, SetOverridesDeclaredKeys) {

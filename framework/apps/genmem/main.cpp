@@ -49,7 +49,7 @@ void add_common_options(po::options_description& description, CommonOptions& com
       ("plugin-path", po::value(&common.plugin_paths)->composing(),
        "folder searched for plugins before GENMEM_PLUGIN_PATH, the scenario's plugin_paths, the "
        "build tree and the install prefix; repeatable")
-      ("verbose,v", po::bool_switch(&common.verbose), "log per-epoch detail")
+      ("verbose,v", po::bool_switch(&common.verbose), "log debug detail too (plugin files loaded)")
       ("quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only");
 }
 

@@ -103,4 +103,18 @@ void RunFolder::write(const std::string& relative, const std::string& content) c
   write_file_atomically(path_ / relative, content);
 }
 
+void RunFolder::save_checkpoint(
+    const std::string& name,
+    const std::function<void(const std::string&)>& save) const {
+  const fs::path target = path_ / "checkpoints" / name;
+  const fs::path temporary = target.string() + ".tmp";
+  save(temporary.string());
+  std::error_code error;
+  fs::rename(temporary, target, error);
+  if (error) {
+    throw IoError(fmt::format(
+        "could not write checkpoint '{}': {}", target.string(), error.message()));
+  }
+}
+
 }  // namespace genmem

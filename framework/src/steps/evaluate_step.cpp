@@ -193,6 +193,7 @@ StepKind evaluate_step_kind() {
               "map_items", 800, 2, std::nullopt, "Test latents drawn in the map", "items"),
       },
       [](const Parameters& parameters) { return std::make_unique<EvaluateStep>(parameters); },
+      {kNeocortex},
   };
 }
 

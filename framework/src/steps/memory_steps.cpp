@@ -76,7 +76,9 @@ class StoreStep final : public Step {
         seconds_since(start));
 
     if (checkpoint_) {
-      memory.save(context.output.file("checkpoints/hippocampus.pt").string());
+      context.output.save_checkpoint("hippocampus.pt", [&](const std::string& path) {
+        memory.save(path);
+      });
     }
   }
 
@@ -175,6 +177,7 @@ StepKind store_step_kind() {
               "checkpoint", false, "Save the memory to checkpoints/hippocampus.pt after storing"),
       },
       [](const Parameters& parameters) { return std::make_unique<StoreStep>(parameters); },
+      {kHippocampus},
   };
 }
 
@@ -200,6 +203,7 @@ StepKind replay_step_kind() {
               "figure_items", 10, 0, 100, "Cue and replay pairs drawn in figures/replay.png"),
       },
       [](const Parameters& parameters) { return std::make_unique<ReplayStep>(parameters); },
+      {kHippocampus},
   };
 }
 

@@ -24,6 +24,8 @@ struct StepKind {
   std::string help;
   std::vector<ParameterSpec> parameters;
   std::function<std::unique_ptr<Step>(const Parameters&)> create;
+  /// `[models]` roles the step uses, checked when the scenario is validated.
+  std::vector<std::string> required_roles;
 };
 
 /// Returns every registered step kind, in the order a typical scenario uses them.

@@ -66,7 +66,8 @@ class TrainStep final : public Step {
       });
       context.output.write("metrics.csv", context.metrics.to_csv());
       if (report.epoch > 0) {
-        save_checkpoint(model, checkpoint);
+        context.output.save_checkpoint(
+            "neocortex.pt", [&](const std::string& path) { model.save(path); });
         last_good_epoch = report.epoch;
       }
       spdlog::info(
@@ -142,17 +143,6 @@ class TrainStep final : public Step {
     return measurement;
   }
 
-  static void save_checkpoint(GenerativeModel& model, const fs::path& path) {
-    // The plugin writes a temporary file that replaces the checkpoint only once complete.
-    const fs::path temporary = path.string() + ".tmp";
-    model.save(temporary.string());
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    if (error) {
-      throw IoError(fmt::format("could not write checkpoint '{}': {}", path.string(), error.message()));
-    }
-  }
-
   std::string source_;
   bool measure_;
   DecodingOptions decoding_;
@@ -188,6 +178,7 @@ StepKind train_step_kind() {
               "decoding_seed", 1, 0, std::nullopt, "Seed of the split into fitting and scoring halves"),
       },
       [](const Parameters& parameters) { return std::make_unique<TrainStep>(parameters); },
+      {kNeocortex},
   };
 }
 
