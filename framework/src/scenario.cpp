@@ -71,7 +71,7 @@ bool to_parameter_value(const toml::node& node, ParameterValue& value) {
   return true;
 }
 
-// The expected type as a message says it: "must be a number".
+// The expected type, worded for messages such as "must be a number".
 const char* expected_type(ParameterType type) {
   switch (type) {
     case ParameterType::kBool:

@@ -161,8 +161,9 @@ TEST(Cli, DivergingTrainingStopsAndSaysSo) {
       + " --set models.neocortex.learning_rate=1e30 --set models.neocortex.loss=l1"
       + " --set steps.4.map_items=2");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(last_line(result.err), HasSubstr("NaN"));
-  EXPECT_THAT(last_line(result.err), HasSubstr("lower the learning rate"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("loss became NaN at epoch 1"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("lower learning_rate"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("no epoch completed, so there is no checkpoint"));
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");
   EXPECT_TRUE(fs::exists(dir / "run/metrics.csv"));

@@ -123,8 +123,8 @@ FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
         state.reset_optimizer();
         state.set_training(false);
         throw TrainingDivergedError(
-            "vae fit: loss became " + std::to_string(loss) + " at epoch " + std::to_string(epoch)
-            + ", batch " + std::to_string(totals.batches + 1)
+            std::string("loss became ") + (std::isnan(loss) ? "NaN" : "infinite") + " at epoch "
+            + std::to_string(epoch) + ", batch " + std::to_string(totals.batches + 1)
             + "; lower learning_rate or check the input data for NaN or infinite values");
       }
 
