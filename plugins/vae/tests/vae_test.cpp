@@ -528,7 +528,7 @@ TEST(Vae, NanInputThrowsTrainingDiverged) {
     FAIL() << "fit accepted NaN images";
   } catch (const TrainingDivergedError& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find("loss became nan at epoch 1, batch 1"), std::string::npos) << message;
+    EXPECT_NE(message.find("loss became NaN at epoch 1, batch 1"), std::string::npos) << message;
     EXPECT_NE(message.find("lower learning_rate"), std::string::npos) << message;
   }
   EXPECT_TRUE(torch::equal(model.encode(clean).mean, before));
