@@ -10,7 +10,6 @@
 // because `store` copies its input.
 
 #include <cstdint>
-#include <cstdlib>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -19,26 +18,18 @@
 #include <genmem/parameters.hpp>
 #include <genmem/plugin.hpp>
 
+#include "benchmark_threads.hpp"
 #include "modern_hopfield.hpp"
 
 namespace {
 
 constexpr std::int64_t kStoredPatterns = 10'000;
 
-int thread_count() {
-  const char* value = std::getenv("GENMEM_THREADS");
-  if (value == nullptr || *value == '\0') {
-    return 2;
-  }
-  const int threads = std::atoi(value);
-  return threads > 0 ? threads : 2;
-}
-
 void BM_Recall(benchmark::State& state) {
   const std::int64_t dim = state.range(0);
   const std::int64_t cue_count = state.range(1);
   const std::int64_t steps = state.range(2);
-  at::set_num_threads(thread_count());
+  at::set_num_threads(genmem::benchmarks::thread_count());
   at::manual_seed(0);
 
   genmem::PluginContext context;
@@ -77,7 +68,7 @@ BENCHMARK(BM_Recall)
 void BM_MatmulReference(benchmark::State& state) {
   const std::int64_t dim = state.range(0);
   const std::int64_t cue_count = state.range(1);
-  at::set_num_threads(thread_count());
+  at::set_num_threads(genmem::benchmarks::thread_count());
   at::manual_seed(0);
   const at::Tensor patterns = at::rand({kStoredPatterns, dim});
   const at::Tensor cues = at::rand({cue_count, dim});

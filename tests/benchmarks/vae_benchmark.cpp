@@ -3,7 +3,6 @@
 // count (default 2). Times are wall-clock because LibTorch runs the work on several threads.
 
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -14,23 +13,15 @@
 #include <genmem/parameters.hpp>
 #include <genmem/plugin.hpp>
 
+#include "benchmark_threads.hpp"
 #include "vae.hpp"
 
 namespace {
 
-int thread_count() {
-  const char* value = std::getenv("GENMEM_THREADS");
-  if (value == nullptr || *value == '\0') {
-    return 2;
-  }
-  const int threads = std::atoi(value);
-  return threads > 0 ? threads : 2;
-}
-
 /// Trains for one epoch per iteration on `image_count` images of `architecture`.
 void run_training(benchmark::State& state, const std::string& architecture) {
   const std::int64_t image_count = state.range(0);
-  at::set_num_threads(thread_count());
+  at::set_num_threads(genmem::benchmarks::thread_count());
   at::manual_seed(0);
 
   genmem::PluginContext context;

@@ -35,16 +35,16 @@ void write_file_atomically(const fs::path& path, const std::string& content) {
   }
 }
 
-namespace {
-
-std::string utc_timestamp() {
+std::string format_utc_now(const char* format) {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm parts{};
   gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y%m%dT%H%M%SZ", &parts);
+  char text[64];
+  std::strftime(text, sizeof(text), format, &parts);
   return text;
 }
+
+namespace {
 
 void create_new_folder(const fs::path& path) {
   std::error_code error;
@@ -83,7 +83,7 @@ RunFolder RunFolder::create(
     const fs::path& explicit_dir) {
   fs::path path = explicit_dir;
   if (path.empty()) {
-    const fs::path base = root / scenario_name / utc_timestamp();
+    const fs::path base = root / scenario_name / format_utc_now("%Y%m%dT%H%M%SZ");
     path = base;
     for (int suffix = 2; fs::exists(path); ++suffix) {
       path = base.string() + fmt::format("-{}", suffix);

@@ -6,6 +6,9 @@
 
 namespace genmem {
 
+/// Formats the current UTC time with `std::strftime`, for example "%Y-%m-%dT%H:%M:%SZ".
+std::string format_utc_now(const char* format);
+
 /// Writes `content` to `path` through a temporary file in the same folder and a rename, so a
 /// reader never sees a half-written file. Throws IoError naming the path.
 void write_file_atomically(const std::filesystem::path& path, const std::string& content);
