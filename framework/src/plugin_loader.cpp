@@ -6,6 +6,8 @@
 #include <fstream>
 #include <mutex>
 
+#include <elf.h>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
@@ -51,13 +53,42 @@ std::vector<fs::path> split_path_list(const char* text) {
   return paths;
 }
 
-bool starts_with_elf_magic(const fs::path& path) {
+// Checks that `path` is a complete 64-bit ELF shared object: the header, and every program and
+// section header table and segment it declares, lie inside the file. dlopen maps a truncated file
+// and the process dies of SIGBUS on first access, so truncation must be caught before it.
+// Returns "" when the file is complete, else what is wrong.
+std::string check_elf_file(const fs::path& path) {
   std::ifstream file(path, std::ios::binary);
-  char magic[4] = {};
-  file.read(magic, sizeof(magic));
-  return file.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+  Elf64_Ehdr header{};
+  file.read(reinterpret_cast<char*>(&header), sizeof(header));
+  if (file.gcount() < 4 || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
+    return "it is not a shared library";
+  }
+  if (file.gcount() != sizeof(header) || header.e_ident[EI_CLASS] != ELFCLASS64) {
+    return "it is not a complete 64-bit shared library";
+  }
+  if (header.e_type != ET_DYN) {
+    return "it is an ELF file but not a shared library";
+  }
+  std::error_code error;
+  const std::uint64_t size = fs::file_size(path, error);
+  const auto fits = [&](std::uint64_t offset, std::uint64_t length) {
+    return offset <= size && length <= size - offset;
+  };
+  if (!fits(header.e_phoff, std::uint64_t{header.e_phnum} * header.e_phentsize)
+      || !fits(header.e_shoff, std::uint64_t{header.e_shnum} * header.e_shentsize)) {
+    return fmt::format("it is truncated ({} bytes, shorter than its headers declare)", size);
+  }
+  for (std::uint16_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment{};
+    file.seekg(static_cast<std::streamoff>(header.e_phoff + std::uint64_t{i} * header.e_phentsize));
+    file.read(reinterpret_cast<char*>(&segment), sizeof(segment));
+    if (file.gcount() != sizeof(segment) || !fits(segment.p_offset, segment.p_filesz)) {
+      return fmt::format("it is truncated ({} bytes, shorter than its segments declare)", size);
+    }
+  }
+  return "";
 }
-
 void check_descriptor(const fs::path& path, const PluginDescriptor* descriptor) {
   const std::string file = path.string();
   if (descriptor == nullptr) {
@@ -160,6 +191,14 @@ std::vector<fs::path> PluginLoader::default_search_path(
     paths.push_back(std::move(path));
   }
   paths.insert(paths.end(), scenario.begin(), scenario.end());
+  // Folders a user named are expected to exist; the build tree and install prefix may not.
+  for (const auto& path : paths) {
+    std::error_code error;
+    if (!fs::is_directory(path, error)) {
+      spdlog::warn("plugin folder '{}' does not exist; check --plugin-path, GENMEM_PLUGIN_PATH "
+                   "and the scenario's plugin_paths", path.string());
+    }
+  }
   paths.emplace_back(GENMEM_BUILD_PLUGIN_DIR);
   std::error_code error;
   const fs::path program = boost::dll::program_location(error);
@@ -171,14 +210,20 @@ std::vector<fs::path> PluginLoader::default_search_path(
 
 LoadedPlugin PluginLoader::load_file(const fs::path& path) {
   const std::string file = path.string();
-  if (!fs::is_regular_file(path)) {
+  if (!fs::exists(path)) {
     throw PluginLoadError(fmt::format("plugin file '{}' does not exist", file));
   }
-  if (!starts_with_elf_magic(path)) {
+  if (!fs::is_regular_file(path)) {
     throw PluginLoadError(fmt::format(
-        "'{}' is not a genmem plugin: it is not a shared library; remove it from the plugin "
-        "folder or rebuild it with genmem_add_plugin()",
+        "'{}' is not a genmem plugin: it is not a regular file; remove it from the plugin folder",
         file));
+  }
+  if (const std::string problem = check_elf_file(path); !problem.empty()) {
+    throw PluginLoadError(fmt::format(
+        "'{}' is not a genmem plugin: {}; remove it from the plugin folder or rebuild it with "
+        "genmem_add_plugin()",
+        file,
+        problem));
   }
 
   boost::dll::shared_library library;

@@ -14,6 +14,7 @@
 #include <genmem/error.hpp>
 
 #include "data/datasets.hpp"
+#include "interrupt.hpp"
 #include "plugin_loader.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
@@ -144,8 +145,10 @@ RunOutcome run_scenario(const RunOptions& options) {
     return seconds;
   };
 
+  const InterruptHandler interrupt_handler;
   try {
     for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+      throw_if_interrupted();
       const StepSpec& spec = scenario.steps[i];
       context.step_number = i + 1;
       spdlog::info("step {}/{}: {}", i + 1, scenario.steps.size(), spec.kind);
@@ -155,7 +158,8 @@ RunOutcome run_scenario(const RunOptions& options) {
   } catch (const std::exception& error) {
     // The step's error is what the user needs; a failure to record it is only logged.
     try {
-      finish("failed", error.what());
+      const bool interrupted = dynamic_cast<const InterruptedError*>(&error) != nullptr;
+      finish(interrupted ? "interrupted" : "failed", error.what());
     } catch (const std::exception& record_error) {
       spdlog::warn("could not record the failure in the run folder: {}", record_error.what());
     }

@@ -489,7 +489,15 @@ Scenario parse_scenario(
 
   scenario.steps = read_steps(root, locator);
   for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
-    for (const auto& role : find_step_kind(scenario.steps[i].kind)->required_roles) {
+    const StepKind* kind = find_step_kind(scenario.steps[i].kind);
+    if (kind->check) {
+      const std::string problem = kind->check(scenario, i);
+      if (!problem.empty()) {
+        throw ConfigError(fmt::format(
+            "{}: step {} ({}) {}", locator.file(), i + 1, scenario.steps[i].kind, problem));
+      }
+    }
+    for (const auto& role : kind->required_roles) {
       if (scenario.models.count(role) == 0) {
         throw ConfigError(fmt::format(
             "{}: step {} ({}) needs a [models.{}] table; add one, or remove the step",
@@ -504,6 +512,13 @@ Scenario parse_scenario(
 }
 
 Scenario load_scenario(const fs::path& path, const ScenarioOverrides& overrides) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) {
+    throw IoError(fmt::format(
+        "scenario '{}' is a folder, not a file; name a .toml file such as "
+        "scenarios/mnist/consolidation.toml",
+        path.string()));
+  }
   std::ifstream file(path);
   if (!file) {
     throw IoError(fmt::format(

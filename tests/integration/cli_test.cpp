@@ -169,6 +169,20 @@ TEST(Cli, DivergingTrainingStopsAndSaysSo) {
   EXPECT_TRUE(fs::exists(dir / "run/metrics.csv"));
 }
 
+TEST(Cli, InterruptedRunRecordsStatus) {
+  TempDir dir;
+  // The tiny run takes about 15 s; after 6 s it is training, past data loading and set-up.
+  const std::string command = std::string(GENMEM_PROGRAM) + " run " + kTiny.string()
+      + " -q --output " + (dir / "run").string() + " 2>" + (dir / "err").string()
+      + " & pid=$!; sleep 6; kill -INT $pid; wait $pid";
+  const int status = std::system(("bash -c '" + command + "'").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_THAT(last_line(read_text(dir / "err")), HasSubstr("run interrupted by SIGINT (Ctrl-C)"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "interrupted");
+  EXPECT_TRUE(fs::exists(dir / "run/summary.json"));
+}
+
 TEST(Cli, TinyConsolidationLearns) {
   TempDir dir;
   const Result result = run_genmem(

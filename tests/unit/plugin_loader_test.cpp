@@ -86,6 +86,20 @@ TEST(PluginLoader, TextFileRejected) {
   EXPECT_THAT(load_error(path), HasSubstr("is not a genmem plugin: it is not a shared library"));
 }
 
+TEST(PluginLoader, TruncatedLibraryRejected) {
+  test_support::TempDir dir;
+  const fs::path path = dir / plugin_file_name("fixture_ok");
+  fs::copy_file(fixture("fixture_ok"), path);
+  fs::resize_file(path, 3000);
+  EXPECT_THAT(load_error(path), HasSubstr("is not a genmem plugin: it is truncated (3000 bytes"));
+}
+
+TEST(PluginLoader, FolderRejected) {
+  test_support::TempDir dir;
+  fs::create_directories(dir / plugin_file_name("folder"));
+  EXPECT_THAT(load_error(dir / plugin_file_name("folder")), HasSubstr("it is not a regular file"));
+}
+
 TEST(PluginLoader, MissingFileRejected) {
   EXPECT_THAT(load_error("/nonexistent/libgenmem_plugin_x.so"), HasSubstr("does not exist"));
 }

@@ -147,6 +147,39 @@ TEST(Scenario, StepWithoutItsModelRejected) {
       HasSubstr("scenario 'tiny.toml': step 1 (store) needs a [models.hippocampus] table"));
 }
 
+TEST(Scenario, DecodingLargerThanTestHalfRejected) {
+  const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"train\"\ndecoding_train = 800\n";
+  EXPECT_THAT(
+      config_error(text),
+      HasSubstr("step 3 (train) fits the decoder on 800 and scores it on 750 latents, but each must "
+                "fit in half of [data] test_items (1500)"));
+}
+
+TEST(Scenario, StoreBeyondTrainItemsRejected) {
+  EXPECT_THAT(
+      config_error(kValid, {"steps.1.items=101"}),
+      HasSubstr("step 1 (store) stores 101 items, but [data] train_items is 100"));
+}
+
+TEST(Scenario, ReplayBeforeStoreRejected) {
+  const std::string text = replace(kValid, "run = \"store\"", "run = \"replay\"");
+  EXPECT_THAT(config_error(text), HasSubstr("step 1 (replay) recalls from an empty hippocampus"));
+}
+
+TEST(Scenario, TrainOnReplaysNeedsReplay) {
+  const std::string text = replace(kValid, "run = \"replay\"\ncues = 50", "run = \"train\"");
+  EXPECT_THAT(config_error(text), HasSubstr("step 2 (train) trains on replays, but no replay step"));
+}
+
+TEST(Scenario, FolderIsNotScenario) {
+  try {
+    load_scenario("/tmp", ScenarioOverrides{});
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("is a folder, not a file"));
+  }
+}
+
 TEST(Scenario, SetWholeStepRejected) {
   EXPECT_THAT(config_error(kValid, {"steps.1=5"}), HasSubstr("name a key of the step"));
 }

@@ -11,6 +11,7 @@
 
 #include <genmem/error.hpp>
 
+#include "interrupt.hpp"
 #include "logging.hpp"
 #include "plugin_loader.hpp"
 #include "runner.hpp"
@@ -23,9 +24,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Exit codes: 0 success, 1 a run or input failed, 2 the command line was invalid.
+// Exit codes: 0 success, 1 a run or input failed, 2 the command line was invalid, 130 the run
+// was interrupted (128 + SIGINT, as shells report it).
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
 
 constexpr const char* kUsage = R"(Usage: genmem COMMAND [OPTIONS]
 
@@ -102,6 +105,9 @@ int run_command(const std::vector<std::string>& arguments) {
   start_logging(common);
   run.scenario_file = scenario;
   run.overrides.plugin_paths = to_paths(common.plugin_paths);
+  if (values.count("output") > 0 && output.empty()) {
+    throw po::error("--output needs a folder name");
+  }
   run.output_dir = output;
   if (values.count("seed") > 0) {
     if (seed < 0) {
@@ -299,6 +305,9 @@ int main(int argc, char** argv) {
     std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command
               << " --help)\n";
     return kExitUsage;
+  } catch (const genmem::InterruptedError& error) {
+    std::cerr << "genmem: " << error.what() << "\n";
+    return kExitInterrupted;
   } catch (const genmem::Error& error) {
     std::cerr << "genmem: error: " << error.what() << "\n";
     return kExitFailure;

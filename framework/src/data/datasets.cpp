@@ -33,6 +33,13 @@ Dataset load_mnist_file_pair(const fs::path& dir, const std::string& images, con
         "MNIST label file '{}' has labels above 9; it is not an MNIST label file",
         (dir / labels).string()));
   }
+  if (pixels.size(1) != 28 || pixels.size(2) != 28) {
+    throw IoError(fmt::format(
+        "MNIST image file '{}' holds {}x{} images, expected 28x28; it is not an MNIST file",
+        (dir / images).string(),
+        pixels.size(1),
+        pixels.size(2)));
+  }
   dataset.images = pixels.unsqueeze(1).to(at::kFloat).div_(255.0);
   dataset.label_name = "digit";
   dataset.num_classes = 10;

@@ -97,9 +97,12 @@ void write_scatter_plot(
   const std::int64_t* label_values = classes.data_ptr<std::int64_t>();
   const int plot = kSize - 2 * kMargin;
   cv::rectangle(canvas, {kMargin, kMargin}, {kMargin + plot, kMargin + plot}, cv::Scalar::all(0));
+  // Points stay `kInset` pixels inside the frame, so markers at the extremes are drawn whole.
+  constexpr int kInset = 6;
+  const auto inner = static_cast<float>(plot - 2 * kInset);
   for (std::int64_t i = 0; i < unit.size(0); ++i) {
-    const int x = kMargin + static_cast<int>(coords[2 * i] * static_cast<float>(plot));
-    const int y = kMargin + plot - static_cast<int>(coords[2 * i + 1] * static_cast<float>(plot));
+    const int x = kMargin + kInset + static_cast<int>(coords[2 * i] * inner);
+    const int y = kMargin + plot - kInset - static_cast<int>(coords[2 * i + 1] * inner);
     cv::circle(canvas, {x, y}, 3, class_colour(label_values[i]), cv::FILLED, cv::LINE_AA);
   }
   cv::putText(

@@ -9,6 +9,7 @@
 
 #include "analysis/metrics.hpp"
 #include "analysis/pca.hpp"
+#include "analysis/tsne.hpp"
 #include "outputs/image_grid.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
@@ -44,7 +45,7 @@ class EvaluateStep final : public Step {
     const Encoding test = model.encode(context.data.test.images);
     interpolate(context, model, test.mean);
     vector_arithmetic(context, model, test.mean);
-    if (latent_map_ == "pca") {
+    if (latent_map_ != "none") {
       latent_map(context, test.mean);
     }
   }
@@ -142,16 +143,20 @@ class EvaluateStep final : public Step {
 
   void latent_map(RunContext& context, const at::Tensor& latents) const {
     const std::int64_t count = std::min(map_items_, latents.size(0));
-    const at::Tensor points = pca_project(latents.slice(0, 0, count), 2);
+    const at::Tensor selected = latents.slice(0, 0, count);
+    // t-SNE with PCA initialisation and perplexity 30, as the original's latent-space figure.
+    const at::Tensor points = latent_map_ == "tsne"
+        ? tsne_embed(selected, TsneOptions{})
+        : pca_project(selected, 2);
     const at::Tensor labels = context.data.test.labels.slice(0, 0, count);
     write_scatter_plot(
         context.output.file("figures/latent_map.png"),
         points,
         labels,
-        fmt::format("PCA of {} test latent means", count),
+        fmt::format("{} of {} test latent means", latent_map_ == "tsne" ? "t-SNE" : "PCA", count),
         context.data.test.label_name);
 
-    std::string csv = "pc1,pc2,label\n";
+    std::string csv = "x,y,label\n";
     for (std::int64_t i = 0; i < count; ++i) {
       csv += fmt::format(
           "{:.6g},{:.6g},{}\n",
@@ -188,12 +193,17 @@ StepKind evaluate_step_kind() {
               "interpolation_steps", 10, 2, 50, "Images along each interpolation path", "images"),
           int_parameter("arithmetic", 5, 0, 100, "Vector-arithmetic examples"),
           choice_parameter(
-              "latent_map", "pca", {"pca", "none"}, "2-D map of the test latents, coloured by label"),
+              "latent_map",
+              "pca",
+              {"pca", "tsne", "none"},
+              "2-D map of the test latents, coloured by label: PCA, exact t-SNE (perplexity 30), "
+              "or none"),
           int_parameter(
               "map_items", 800, 2, std::nullopt, "Test latents drawn in the map", "items"),
       },
       [](const Parameters& parameters) { return std::make_unique<EvaluateStep>(parameters); },
       {kNeocortex},
+      nullptr,
   };
 }
 

@@ -178,6 +178,17 @@ StepKind store_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<StoreStep>(parameters); },
       {kHippocampus},
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const std::int64_t items = scenario.steps[index].parameters.get_int("items");
+        const std::int64_t available = scenario.data.get_int("train_items");
+        if (items > available) {
+          return fmt::format(
+              "stores {} items, but [data] train_items is {}; lower items or raise train_items",
+              items,
+              available);
+        }
+        return "";
+      },
   };
 }
 
@@ -204,6 +215,11 @@ StepKind replay_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<ReplayStep>(parameters); },
       {kHippocampus},
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        return has_step_before(scenario, index, "store")
+            ? ""
+            : "recalls from an empty hippocampus; put a store step before it";
+      },
   };
 }
 

@@ -24,6 +24,15 @@ const std::vector<StepKind>& step_kinds() {
   return kinds;
 }
 
+bool has_step_before(const Scenario& scenario, std::size_t index, const std::string& kind) {
+  for (std::size_t i = 0; i < index && i < scenario.steps.size(); ++i) {
+    if (scenario.steps[i].kind == kind) {
+      return true;
+    }
+  }
+  return false;
+}
+
 const StepKind* find_step_kind(const std::string& name) {
   for (const auto& kind : step_kinds()) {
     if (kind.name == name) {

@@ -10,6 +10,7 @@
 namespace genmem {
 
 struct RunContext;
+struct Scenario;
 
 /// One action of a scenario, such as storing the training images in the hippocampus.
 class Step {
@@ -26,7 +27,13 @@ struct StepKind {
   std::function<std::unique_ptr<Step>(const Parameters&)> create;
   /// `[models]` roles the step uses, checked when the scenario is validated.
   std::vector<std::string> required_roles;
+  /// Checks the step against the rest of the scenario (step `index`, counting from 0) when it is
+  /// validated; returns "" or what is wrong, for example "needs a store step before it".
+  std::function<std::string(const Scenario&, std::size_t index)> check;
 };
+
+/// Returns whether a step of kind `kind` comes before step `index`.
+bool has_step_before(const Scenario& scenario, std::size_t index, const std::string& kind);
 
 /// Returns every registered step kind, in the order a typical scenario uses them.
 const std::vector<StepKind>& step_kinds();

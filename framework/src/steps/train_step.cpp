@@ -13,6 +13,7 @@
 
 #include "analysis/metrics.hpp"
 #include "analysis/svm_classifier.hpp"
+#include "interrupt.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -28,7 +29,7 @@ class ThreadCount {
   explicit ThreadCount(std::int64_t threads) : previous_(at::get_num_threads()) {
     if (threads > 0) {
       at::set_num_threads(static_cast<int>(threads));
-      spdlog::info("training with {} threads", threads);
+      spdlog::info("training with {} thread{}", threads, threads == 1 ? "" : "s");
     }
   }
   ~ThreadCount() { at::set_num_threads(previous_); }
@@ -107,6 +108,7 @@ class TrainStep final : public Step {
             report.seconds,
             measurement.seconds);
       }
+      throw_if_interrupted();
       return EpochDecision::kContinue;
     };
 
@@ -212,6 +214,27 @@ StepKind train_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<TrainStep>(parameters); },
       {kNeocortex},
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const Parameters& parameters = scenario.steps[index].parameters;
+        if (parameters.get_string("on") == "replays" && !has_step_before(scenario, index, "replay")) {
+          return "trains on replays, but no replay step comes before it; add one, or set "
+                 "on = \"images\"";
+        }
+        // The decoding classifier is fitted on one half of the test items and scored on the other.
+        const std::int64_t test_items = scenario.data.get_int("test_items");
+        const std::int64_t fit = parameters.get_int("decoding_train");
+        const std::int64_t score = parameters.get_int("decoding_test");
+        if (parameters.get_bool("measure") && (fit > test_items / 2 || score > test_items - test_items / 2)) {
+          return fmt::format(
+              "fits the decoder on {} and scores it on {} latents, but each must fit in half of "
+              "[data] test_items ({}); raise test_items to at least {} or lower the decoding sizes",
+              fit,
+              score,
+              test_items,
+              2 * std::max(fit, score));
+        }
+        return "";
+      },
   };
 }
 

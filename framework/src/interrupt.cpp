@@ -1,0 +1,51 @@
+#include "interrupt.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace genmem {
+namespace {
+
+std::atomic<int> received_signal{0};
+
+extern "C" void on_signal(int signal) {
+  received_signal.store(signal);
+  // The next signal takes the default action, so a second Ctrl-C stops the program at once.
+  std::signal(signal, SIG_DFL);
+  const char message[] =
+      "\ngenmem: stopping at the end of the current step or epoch; press Ctrl-C again to stop "
+      "at once\n";
+  // write() is safe in a signal handler; its result is irrelevant here.
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+}
+
+}  // namespace
+
+InterruptedError::~InterruptedError() = default;
+
+InterruptHandler::InterruptHandler() {
+  received_signal.store(0);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+InterruptHandler::~InterruptHandler() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+void throw_if_interrupted() {
+  const int signal = received_signal.load();
+  if (signal != 0) {
+    throw InterruptedError(fmt::format(
+        "run interrupted by {}; the run folder keeps the results written so far",
+        signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM"));
+  }
+}
+
+}  // namespace genmem

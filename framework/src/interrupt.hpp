@@ -1,0 +1,27 @@
+#pragma once
+
+#include <genmem/error.hpp>
+
+namespace genmem {
+
+/// Thrown at the next safe point after SIGINT or SIGTERM: between steps or epochs.
+class InterruptedError : public Error {
+ public:
+  using Error::Error;
+  ~InterruptedError() override;
+};
+
+/// Catches SIGINT and SIGTERM while it lives. The first signal asks the run to stop at the next
+/// safe point, where `throw_if_interrupted` throws; a second signal ends the process at once.
+class InterruptHandler {
+ public:
+  InterruptHandler();
+  ~InterruptHandler();
+  InterruptHandler(const InterruptHandler&) = delete;
+  InterruptHandler& operator=(const InterruptHandler&) = delete;
+};
+
+/// Throws InterruptedError when a signal has arrived since the handler was installed.
+void throw_if_interrupted();
+
+}  // namespace genmem
