@@ -153,6 +153,12 @@ std::vector<ParameterSpec> modern_hopfield_parameters() {
           "maximum number of values in the [cues, N] logit matrix of one recall chunk. Recall "
           "splits the cues into chunks of this size or less",
           "elements"),
+      choice_parameter(
+          "precision",
+          "float32",
+          {"float32", "float64"},
+          "number format of the stored patterns and of recall. The original code computed in "
+          "float64; float32 halves the memory. Recalled states are float32 either way"),
   };
 }
 
@@ -164,6 +170,12 @@ ModernHopfield::ModernHopfield(const PluginContext& context)
   max_steps_ = parameters.get_int("max_steps");
   tolerance_ = parameters.get_float("tolerance");
   chunk_elements_ = parameters.get_int("chunk_elements");
+  dtype_ = parameters.get_string("precision") == "float64" ? at::kDouble : at::kFloat;
+}
+
+at::Tensor ModernHopfield::patterns() const {
+  // NOTE: in float64 mode this is a float32 copy, not a view, because callers expect float32.
+  return patterns_.defined() && dtype_ != at::kFloat ? patterns_.to(at::kFloat) : patterns_;
 }
 
 std::int64_t ModernHopfield::size() const {
@@ -241,7 +253,7 @@ void ModernHopfield::store(const at::Tensor& patterns) {
         shape_of(patterns)));
   }
 
-  const at::Tensor added = patterns.to(device_, at::kFloat).contiguous();
+  const at::Tensor added = patterns.to(device_, dtype_).contiguous();
   const std::optional<double> added_max_norm = max_row_norm(added);
   if (!added_max_norm) {
     throw ConfigError(
@@ -251,8 +263,8 @@ void ModernHopfield::store(const at::Tensor& patterns) {
   if (patterns_.defined()) {
     patterns_ = at::cat({patterns_, added}, /*dim=*/0);
   } else if (added.data_ptr() == patterns.data_ptr()) {
-    // The caller's tensor is already float32 and contiguous, so copy it to keep the caller from
-    // changing stored patterns through it.
+    // The caller's tensor already has the stored type and is contiguous, so copy it to keep the
+    // caller from changing stored patterns through it.
     patterns_ = added.clone();
   } else {
     patterns_ = added;
@@ -264,7 +276,7 @@ at::Tensor ModernHopfield::energy(const at::Tensor& states) const {
   check_not_empty("energy");
   check_rows("energy", "states", states);
 
-  const at::Tensor values = states.to(device_, at::kFloat);
+  const at::Tensor values = states.to(device_, dtype_);
   const std::int64_t chunk = std::max<std::int64_t>(1, chunk_elements_ / size());
   at::Tensor energies = at::empty({values.size(0)}, values.options().dtype(at::kDouble));
   for (std::int64_t start = 0; start < values.size(0); start += chunk) {
@@ -306,7 +318,7 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
         fmt::format("modern_hopfield recall: max_steps must be at least 1 (got {}).", max_steps));
   }
 
-  const at::Tensor initial = cues.to(device_, at::kFloat).contiguous();
+  const at::Tensor initial = cues.to(device_, dtype_).contiguous();
   if (!max_row_norm(initial)) {
     throw ConfigError(
         "modern_hopfield recall: cues contain NaN or infinite values. Pass finite cues.");
@@ -343,6 +355,7 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
     const at::Tensor source = at::minimum(columns, result.steps.unsqueeze(1));
     result.energy = result.energy.gather(/*dim=*/1, source);
   }
+  result.states = result.states.to(at::kFloat);
   return result;
 }
 
@@ -410,7 +423,7 @@ void ModernHopfield::recall_chunk(
 
 void ModernHopfield::save(const std::string& path) const {
   const at::Tensor stored =
-      patterns_.defined() ? patterns_.to(at::kCPU) : at::empty({0, 0}, at::kFloat);
+      patterns_.defined() ? patterns_.to(at::kCPU) : at::empty({0, 0}, dtype_);
   std::vector<char> bytes;
   try {
     bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create(
@@ -475,14 +488,16 @@ void ModernHopfield::load(const std::string& path) {
 
   const at::Tensor saved_patterns = fields[2].toTensor();
   require_file_layout(
-      saved_patterns.dim() == 2 && saved_patterns.scalar_type() == at::kFloat,
+      saved_patterns.dim() == 2
+          && (saved_patterns.scalar_type() == at::kFloat
+              || saved_patterns.scalar_type() == at::kDouble),
       path,
-      "float32 patterns of shape [N, D]");
+      "float32 or float64 patterns of shape [N, D]");
   require_file_layout(
       saved_patterns.size(0) == 0 || saved_patterns.size(1) > 0,
       path,
       "patterns with at least one column");
-  const at::Tensor loaded = saved_patterns.to(device_).contiguous();
+  const at::Tensor loaded = saved_patterns.to(device_, dtype_).contiguous();
   const std::optional<double> loaded_max_norm = max_row_norm(loaded);
   require_file_layout(loaded_max_norm.has_value(), path, "finite pattern values");
 

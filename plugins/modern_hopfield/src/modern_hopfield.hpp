@@ -39,7 +39,9 @@ class ModernHopfield : public AssociativeMemory {
   RecallResult recall(const at::Tensor& cues, const RecallOptions& options) override;
 
   /// Returns the stored patterns `[N, D]`, float32, or an undefined tensor when nothing is stored.
-  at::Tensor patterns() const override { return patterns_; }
+  /// Returns the stored patterns as float32 `[N, D]`: a view, or a copy when `precision` is
+  /// "float64".
+  at::Tensor patterns() const override;
 
   /// Returns the number of stored patterns `N`.
   std::int64_t size() const override;
@@ -101,6 +103,8 @@ class ModernHopfield : public AssociativeMemory {
   std::string similarity_scale_;
   std::int64_t max_steps_ = 0;
   double tolerance_ = 0.0;
+  /// Type of the stored patterns and of recall arithmetic: float32 or float64.
+  at::ScalarType dtype_ = at::kFloat;
   std::int64_t chunk_elements_ = 0;
   c10::Device device_ = c10::Device(c10::kCPU);
   /// Stored patterns `X [N, D]`, float32 and contiguous, or undefined when nothing is stored.

@@ -249,6 +249,23 @@ TEST(ModernHopfield, ChunkedMatchesUnchunked) {
   EXPECT_FALSE(expected.converged.all().item<bool>());
 }
 
+TEST(ModernHopfield, Float64PrecisionMatchesFloat32) {
+  // A mixture regime (beta 1, D 64), where rounding differences do not flip a one-hot softmax.
+  const at::Tensor patterns = at::rand({200, 64}).mul_(2).sub_(1);
+  const at::Tensor cues = at::rand({30, 64}).mul_(2).sub_(1);
+  ModernHopfield single = make_memory({{"beta", 1.0}, {"max_steps", std::int64_t{5}}});
+  ModernHopfield double_precision = make_memory(
+      {{"beta", 1.0}, {"max_steps", std::int64_t{5}}, {"precision", std::string("float64")}});
+  single.store(patterns);
+  double_precision.store(patterns);
+
+  const RecallResult expected = single.recall(cues, RecallOptions{});
+  const RecallResult result = double_precision.recall(cues, RecallOptions{});
+  EXPECT_EQ(result.states.scalar_type(), at::kFloat);
+  EXPECT_EQ(double_precision.patterns().scalar_type(), at::kFloat);
+  EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
+}
+
 TEST(ModernHopfield, ToleranceControlsEarlyExit) {
   constexpr std::int64_t kSteps = 10;
   const at::Tensor patterns = at::randn({100, 64});
