@@ -11,8 +11,8 @@ class InterruptedError : public Error {
   ~InterruptedError() override;
 };
 
-/// Catches SIGINT and SIGTERM while it lives. The first signal asks the run to stop at the next
-/// safe point, where `throw_if_interrupted` throws; a second signal ends the process at once.
+/// Catches SIGINT and SIGTERM while it lives. After the first signal, `throw_if_interrupted`
+/// throws at the run's next safe point. A second signal ends the process at once.
 class InterruptHandler {
  public:
   InterruptHandler();

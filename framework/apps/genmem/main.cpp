@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,39 @@ po::variables_map parse(
   return values;
 }
 
+// Adds the options of the commands that read a scenario: the file itself and --set.
+void add_scenario_options(
+    po::options_description& options,
+    std::string& scenario,
+    std::vector<std::string>& assignments) {
+  options.add_options()
+      ("scenario", po::value(&scenario), "scenario file (TOML)")
+      ("set", po::value(&assignments)->composing(),
+       "override a scenario key, for example --set models.hippocampus.beta=50; repeatable");
+}
+
+// Parses a command whose one positional argument is the scenario file. Returns nothing when
+// --help was given and the help has been printed.
+std::optional<po::variables_map> parse_scenario_command(
+    const std::string& command,
+    const std::vector<std::string>& arguments,
+    const po::options_description& options,
+    const std::string& scenario) {
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  auto values = parse(arguments, options, positional);
+  if (values.count("help") > 0) {
+    std::cout << options << "\n";
+    return std::nullopt;
+  }
+  if (scenario.empty()) {
+    throw po::error(fmt::format(
+        "a scenario file is required, for example genmem {} scenarios/mnist/consolidation.toml",
+        command));
+  }
+  return values;
+}
+
 void start_logging(const CommonOptions& common) {
   genmem::configure_logging(common.quiet ? -1 : (common.verbose ? 1 : 0));
 }
@@ -84,24 +118,17 @@ int run_command(const std::vector<std::string>& arguments) {
   std::int64_t threads = 0;
   po::options_description options("Usage: genmem run SCENARIO [OPTIONS]\n\nOptions");
   add_common_options(options, common);
+  add_scenario_options(options, scenario, run.overrides.assignments);
   options.add_options()
-      ("scenario", po::value(&scenario), "scenario file (TOML)")
-      ("set", po::value(&run.overrides.assignments)->composing(),
-       "override a scenario key, for example --set models.hippocampus.beta=50; repeatable")
       ("output,o", po::value(&output),
        "run folder to create (must not exist or be empty); default runs/<name>/<UTC time>")
       ("seed", po::value(&seed), "seed for every random generator, replacing scenario.seed")
       ("threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-  const auto values = parse(arguments, options, positional);
-  if (values.count("help") > 0) {
-    std::cout << options << "\n";
+  const auto parsed = parse_scenario_command("run", arguments, options, scenario);
+  if (!parsed) {
     return EXIT_SUCCESS;
   }
-  if (scenario.empty()) {
-    throw po::error("genmem run needs a scenario file, for example scenarios/mnist/consolidation.toml");
-  }
+  const po::variables_map& values = *parsed;
   start_logging(common);
   run.scenario_file = scenario;
   run.overrides.plugin_paths = to_paths(common.plugin_paths);
@@ -132,19 +159,9 @@ int validate_command(const std::vector<std::string>& arguments) {
   std::string scenario;
   po::options_description options("Usage: genmem validate SCENARIO [OPTIONS]\n\nOptions");
   add_common_options(options, common);
-  options.add_options()
-      ("scenario", po::value(&scenario), "scenario file (TOML)")
-      ("set", po::value(&run.overrides.assignments)->composing(),
-       "override a scenario key, as for genmem run; repeatable");
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-  const auto values = parse(arguments, options, positional);
-  if (values.count("help") > 0) {
-    std::cout << options << "\n";
+  add_scenario_options(options, scenario, run.overrides.assignments);
+  if (!parse_scenario_command("validate", arguments, options, scenario)) {
     return EXIT_SUCCESS;
-  }
-  if (scenario.empty()) {
-    throw po::error("genmem validate needs a scenario file");
   }
   common.quiet = !common.verbose;
   start_logging(common);

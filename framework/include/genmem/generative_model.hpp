@@ -21,13 +21,13 @@ struct EpochReport {
   double seconds = 0.0;
 };
 
-/// What the caller of `GenerativeModel::fit` wants after an epoch.
+/// The caller's decision after an epoch of `GenerativeModel::fit`.
 enum class EpochDecision { kContinue, kStop };
 
 /// Called once before the first epoch and once after each epoch.
 using EpochCallback = std::function<EpochDecision(const EpochReport&)>;
 
-/// How a call to `GenerativeModel::fit` ended.
+/// The outcome of a call to `GenerativeModel::fit`.
 struct FitSummary {
   std::int64_t epochs = 0;
   /// True when the training loss stopped improving for `patience` epochs.
