@@ -17,7 +17,12 @@ const std::vector<ParameterSpec>& scenario_section_parameters() {
 
 const std::vector<ParameterSpec>& data_section_parameters() {
   static const std::vector<ParameterSpec> specs = {
-      choice_parameter("source", "mnist", {"mnist"}, "Data set the experiences come from"),
+      choice_parameter(
+          "source",
+          "mnist",
+          {"mnist", "shapes3d_rendered"},
+          "Data set the experiences come from: MNIST IDX files, or Shapes3D scenes rendered by "
+          "genmem (no download)"),
       string_parameter(
           "dir",
           "",

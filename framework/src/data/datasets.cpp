@@ -9,6 +9,7 @@
 #include <genmem/error.hpp>
 
 #include "data/idx.hpp"
+#include "data/shapes3d_source.hpp"
 
 namespace genmem {
 namespace fs = std::filesystem;
@@ -47,21 +48,7 @@ Dataset load_mnist_file_pair(const fs::path& dir, const std::string& images, con
 }
 
 Dataset select(const Dataset& dataset, std::int64_t count, bool shuffle, std::uint64_t seed, const char* what) {
-  const std::int64_t available = dataset.images.size(0);
-  if (count > available) {
-    throw ConfigError(fmt::format(
-        "[data] {} is {}, but the data set has only {} such images; lower it",
-        what,
-        count,
-        available));
-  }
-  at::Tensor index;
-  if (shuffle) {
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-    index = at::randperm(available, generator, at::kLong).slice(0, 0, count);
-  } else {
-    index = at::arange(count, at::kLong);
-  }
+  const at::Tensor index = choose_items(dataset.images.size(0), count, shuffle, seed, what);
   Dataset selected = dataset;
   selected.images = dataset.images.index_select(0, index).contiguous();
   selected.labels = dataset.labels.index_select(0, index).contiguous();
@@ -69,6 +56,26 @@ Dataset select(const Dataset& dataset, std::int64_t count, bool shuffle, std::ui
 }
 
 }  // namespace
+
+at::Tensor choose_items(
+    std::int64_t available,
+    std::int64_t count,
+    bool shuffle,
+    std::uint64_t seed,
+    const char* what) {
+  if (count > available) {
+    throw ConfigError(fmt::format(
+        "[data] {} is {}, but the data set has only {} such images; lower it",
+        what,
+        count,
+        available));
+  }
+  if (!shuffle) {
+    return at::arange(count, at::kLong);
+  }
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return at::randperm(available, generator, at::kLong).slice(0, 0, count);
+}
 
 fs::path resolve_data_dir(const Parameters& data, const fs::path& scenario_file) {
   const std::string& dir = data.get_string("dir");
@@ -83,6 +90,9 @@ fs::path resolve_data_dir(const Parameters& data, const fs::path& scenario_file)
 }
 
 DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::uint64_t seed) {
+  if (data.get_string("source") == "shapes3d_rendered") {
+    return load_shapes3d_rendered(data, seed);
+  }
   const fs::path dir = resolve_data_dir(data, scenario_file) / data.get_string("source");
   const bool shuffle = data.get_string("order") == "shuffled";
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include <ATen/core/Tensor.h>
@@ -17,6 +18,9 @@ struct Dataset {
   /// What the labels are, for example "digit".
   std::string label_name;
   std::int64_t num_classes = 0;
+  /// Every generative factor's value index by name, int64 `[N]` each, where the source has them
+  /// (the Shapes3D sources: floor_hue, wall_hue, object_hue, scale, shape, orientation).
+  std::map<std::string, at::Tensor> factors;
 };
 
 /// The experiences to store and the held-out images used to measure the neocortex.
@@ -37,6 +41,16 @@ DataSplit load_data(
     const Parameters& data,
     const std::filesystem::path& scenario_file,
     std::uint64_t seed);
+
+/// Returns which `count` of `available` items to take: the first `count` of a permutation seeded
+/// with `seed` when `shuffle`, else the first `count` in order. `what` names the `[data]` key in
+/// the ConfigError thrown when `count` exceeds `available`.
+at::Tensor choose_items(
+    std::int64_t available,
+    std::int64_t count,
+    bool shuffle,
+    std::uint64_t seed,
+    const char* what);
 
 /// Converts images `[N, C, H, W]` in [0, 1] to memory patterns `[N, C*H*W]` in [-1, 1].
 at::Tensor images_to_patterns(const at::Tensor& images);
