@@ -9,7 +9,9 @@ namespace {
 
 template <typename Call>
 auto guard(const std::string& plugin, const char* call_name, Call&& call) -> decltype(call()) {
-  const auto prefix = [&] { return fmt::format("plugin '{}' failed in {}: ", plugin, call_name); };
+  const auto prefix = [&] {
+    return fmt::format("plugin '{}' failed in {}: ", plugin, call_name);
+  };
   try {
     return call();
   } catch (const TrainingDivergedError& error) {
@@ -48,7 +50,9 @@ class GuardedMemory final : public AssociativeMemory {
     return guard(plugin_, "pattern_dim", [&] { return inner_->pattern_dim(); });
   }
 
-  void clear() override { guard(plugin_, "clear", [&] { inner_->clear(); }); }
+  void clear() override {
+    guard(plugin_, "clear", [&] { inner_->clear(); });
+  }
 
   void save(const std::string& path) const override {
     guard(plugin_, "save", [&] { inner_->save(path); });
@@ -135,14 +139,12 @@ std::string first_line(const char* message) {
 }
 
 std::unique_ptr<AssociativeMemory> make_guarded_memory(
-    std::string plugin,
-    std::unique_ptr<AssociativeMemory> memory) {
+    std::string plugin, std::unique_ptr<AssociativeMemory> memory) {
   return std::make_unique<GuardedMemory>(std::move(plugin), std::move(memory));
 }
 
 std::unique_ptr<GenerativeModel> make_guarded_model(
-    std::string plugin,
-    std::unique_ptr<GenerativeModel> model) {
+    std::string plugin, std::unique_ptr<GenerativeModel> model) {
   return std::make_unique<GuardedModel>(std::move(plugin), std::move(model));
 }
 

@@ -1,12 +1,11 @@
 #include "interrupt.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace genmem {
 namespace {

@@ -1,5 +1,3 @@
-#include <genmem/parameters.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -7,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <genmem/error.hpp>
+#include <genmem/parameters.hpp>
 
 namespace genmem {
 
@@ -76,8 +75,8 @@ ParameterSpec float_parameter(
     std::optional<double> max,
     std::string help,
     std::string unit) {
-  ParameterSpec spec = int_parameter(
-      std::move(name), 0, min, max, std::move(help), std::move(unit));
+  ParameterSpec spec =
+      int_parameter(std::move(name), 0, min, max, std::move(help), std::move(unit));
   spec.type = ParameterType::kFloat;
   spec.default_value = default_value;
   return spec;

@@ -6,10 +6,9 @@
 #include <fstream>
 #include <mutex>
 
-#include <elf.h>
-
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <elf.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -89,6 +88,7 @@ std::string check_elf_file(const fs::path& path) {
   }
   return "";
 }
+
 void check_descriptor(const fs::path& path, const PluginDescriptor* descriptor) {
   const std::string file = path.string();
   if (descriptor == nullptr) {
@@ -150,7 +150,9 @@ auto call_factory(const LoadedPlugin& plugin, Factory&& factory) -> decltype(fac
     auto* created = factory();
     if (created == nullptr) {
       throw PluginLoadError(fmt::format(
-          "plugin '{}' ({}) returned no model from its factory", plugin.name, plugin.path.string()));
+          "plugin '{}' ({}) returned no model from its factory",
+          plugin.name,
+          plugin.path.string()));
     }
     return created;
   } catch (const PluginLoadError&) {
@@ -173,7 +175,8 @@ const char* plugin_role_name(PluginRole role) {
 }
 
 std::string plugin_role_with_article(PluginRole role) {
-  return std::string(role == PluginRole::kAssociativeMemory ? "an " : "a ") + plugin_role_name(role);
+  return std::string(role == PluginRole::kAssociativeMemory ? "an " : "a ")
+      + plugin_role_name(role);
 }
 
 std::string plugin_file_name(const std::string& name) {
@@ -184,8 +187,7 @@ PluginLoader::PluginLoader(std::vector<fs::path> search_path)
     : search_path_(std::move(search_path)) {}
 
 std::vector<fs::path> PluginLoader::default_search_path(
-    const std::vector<fs::path>& command_line,
-    const std::vector<fs::path>& scenario) {
+    const std::vector<fs::path>& command_line, const std::vector<fs::path>& scenario) {
   std::vector<fs::path> paths = command_line;
   for (auto& path : split_path_list(std::getenv("GENMEM_PLUGIN_PATH"))) {
     paths.push_back(std::move(path));
@@ -195,8 +197,10 @@ std::vector<fs::path> PluginLoader::default_search_path(
   for (const auto& path : paths) {
     std::error_code error;
     if (!fs::is_directory(path, error)) {
-      spdlog::warn("plugin folder '{}' does not exist; check --plugin-path, GENMEM_PLUGIN_PATH "
-                   "and the scenario's plugin_paths", path.string());
+      spdlog::warn(
+          "plugin folder '{}' does not exist; check --plugin-path, GENMEM_PLUGIN_PATH "
+          "and the scenario's plugin_paths",
+          path.string());
     }
   }
   paths.emplace_back(GENMEM_BUILD_PLUGIN_DIR);
@@ -340,8 +344,7 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
 }
 
 std::unique_ptr<AssociativeMemory> create_memory(
-    const LoadedPlugin& plugin,
-    const PluginContext& context) {
+    const LoadedPlugin& plugin, const PluginContext& context) {
   if (plugin.role != PluginRole::kAssociativeMemory) {
     throw ConfigError(fmt::format(
         "plugin '{}' is {}, but an associative memory is required here; choose a memory plugin "
@@ -349,14 +352,13 @@ std::unique_ptr<AssociativeMemory> create_memory(
         plugin.name,
         plugin_role_with_article(plugin.role)));
   }
-  AssociativeMemory* memory = call_factory(
-      plugin, [&] { return plugin.descriptor->create_memory(context); });
+  AssociativeMemory* memory =
+      call_factory(plugin, [&] { return plugin.descriptor->create_memory(context); });
   return make_guarded_memory(plugin.name, std::unique_ptr<AssociativeMemory>(memory));
 }
 
 std::unique_ptr<GenerativeModel> create_generative_model(
-    const LoadedPlugin& plugin,
-    const PluginContext& context) {
+    const LoadedPlugin& plugin, const PluginContext& context) {
   if (plugin.role != PluginRole::kGenerativeModel) {
     throw ConfigError(fmt::format(
         "plugin '{}' is {}, but a generative model is required here; choose a generative "
@@ -364,8 +366,8 @@ std::unique_ptr<GenerativeModel> create_generative_model(
         plugin.name,
         plugin_role_with_article(plugin.role)));
   }
-  GenerativeModel* model = call_factory(
-      plugin, [&] { return plugin.descriptor->create_generative_model(context); });
+  GenerativeModel* model =
+      call_factory(plugin, [&] { return plugin.descriptor->create_generative_model(context); });
   return make_guarded_model(plugin.name, std::unique_ptr<GenerativeModel>(model));
 }
 

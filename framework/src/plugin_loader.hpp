@@ -23,7 +23,8 @@ struct LoadedPlugin {
 /// Returns "associative memory" or "generative model".
 const char* plugin_role_name(PluginRole role);
 
-/// Returns the role name with its indefinite article: "an associative memory", "a generative model".
+/// Returns the role name with its indefinite article: "an associative memory", "a generative
+/// model".
 std::string plugin_role_with_article(PluginRole role);
 
 /// Returns the file name a plugin called `name` is built as: `libgenmem_plugin_<name>.so`.
@@ -61,12 +62,10 @@ class PluginLoader {
 /// Creates the plugin's associative memory, with every later call guarded so that an exception
 /// escaping the plugin is rethrown as a genmem error naming the plugin and the call.
 std::unique_ptr<AssociativeMemory> create_memory(
-    const LoadedPlugin& plugin,
-    const PluginContext& context);
+    const LoadedPlugin& plugin, const PluginContext& context);
 
 /// Creates the plugin's generative model; see `create_memory`.
 std::unique_ptr<GenerativeModel> create_generative_model(
-    const LoadedPlugin& plugin,
-    const PluginContext& context);
+    const LoadedPlugin& plugin, const PluginContext& context);
 
 }  // namespace genmem

@@ -39,7 +39,8 @@ LoadedModels create_models(const Scenario& scenario, const ScenarioOverrides& ov
   LoadedModels models;
   for (const auto& [role, spec] : scenario.models) {
     const LoadedPlugin& plugin = loader.load(spec.plugin);
-    PluginContext context{spec.parameters, scenario.device, static_cast<std::uint64_t>(scenario.seed)};
+    PluginContext context{
+        spec.parameters, scenario.device, static_cast<std::uint64_t>(scenario.seed)};
     spdlog::info("{}: {} {} from {}", role, plugin.name, plugin.version, plugin.path.string());
     if (role == kHippocampus) {
       models.hippocampus = create_memory(plugin, context);
@@ -108,7 +109,8 @@ RunOutcome run_scenario(const RunOptions& options) {
       at::get_num_threads());
 
   // Inputs are checked before the run folder exists, so bad input leaves nothing behind.
-  DataSplit data = load_data(scenario.data, scenario.file, static_cast<std::uint64_t>(scenario.seed));
+  DataSplit data =
+      load_data(scenario.data, scenario.file, static_cast<std::uint64_t>(scenario.seed));
   spdlog::info(
       "data: {} training and {} test images of shape {}",
       data.train.images.size(0),

@@ -134,8 +134,8 @@ Parameters validate_table(
       return candidate.name == name;
     });
     if (spec == specs.end()) {
-      throw ConfigError(unknown_key_message(
-          locator.where(node), key_path, name, "[" + prefix + "]", allowed));
+      throw ConfigError(
+          unknown_key_message(locator.where(node), key_path, name, "[" + prefix + "]", allowed));
     }
     ParameterValue value;
     if (!to_parameter_value(node, value)) {
@@ -280,9 +280,7 @@ void apply_assignment(toml::table& root, const std::string& assignment) {
 }
 
 std::vector<fs::path> read_plugin_paths(
-    const toml::table& section,
-    const fs::path& base,
-    const Locator& locator) {
+    const toml::table& section, const fs::path& base, const Locator& locator) {
   std::vector<fs::path> paths;
   const toml::node* node = section.get("plugin_paths");
   if (node == nullptr) {
@@ -299,8 +297,7 @@ std::vector<fs::path> read_plugin_paths(
     auto text = element.value_exact<std::string>();
     if (!text) {
       throw ConfigError(fmt::format(
-          "{}: every entry of 'scenario.plugin_paths' must be a string",
-          locator.where(element)));
+          "{}: every entry of 'scenario.plugin_paths' must be a string", locator.where(element)));
     }
     fs::path path(*text);
     paths.push_back(path.is_absolute() ? path : base / path);
@@ -313,21 +310,21 @@ void check_top_level(const toml::table& root, const Locator& locator) {
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      throw ConfigError(unknown_key_message(
-          locator.where(node), name, name, "the top level", allowed));
+      throw ConfigError(
+          unknown_key_message(locator.where(node), name, name, "the top level", allowed));
     }
   }
 }
 
 ModelSpec read_model(
-    const std::string& role,
-    const toml::node& node,
-    PluginLoader& loader,
-    const Locator& locator) {
+    const std::string& role, const toml::node& node, PluginLoader& loader, const Locator& locator) {
   const std::string prefix = "models." + role;
   if (!node.is_table()) {
     throw ConfigError(fmt::format(
-        "{}: '{}' must be a table (got {})", locator.where(node), prefix, describe_node_type(node)));
+        "{}: '{}' must be a table (got {})",
+        locator.where(node),
+        prefix,
+        describe_node_type(node)));
   }
   const toml::table& table = *node.as_table();
   ModelSpec spec;
@@ -361,7 +358,8 @@ std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator
   const toml::array* array = node->as_array();
   if (array == nullptr || !array->is_array_of_tables()) {
     throw ConfigError(fmt::format(
-        "{}: 'steps' must be an array of tables, written as [[steps]] blocks", locator.where(*node)));
+        "{}: 'steps' must be an array of tables, written as [[steps]] blocks",
+        locator.where(*node)));
   }
   std::vector<std::string> kind_names;
   for (const auto& kind : step_kinds()) {
@@ -377,7 +375,10 @@ std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator
     const StepKind* kind = find_step_kind(kind_name);
     if (kind == nullptr) {
       std::string message = fmt::format(
-          "{}: '{}.run' names an unknown step '{}'", locator.where(*table.get("run")), prefix, kind_name);
+          "{}: '{}.run' names an unknown step '{}'",
+          locator.where(*table.get("run")),
+          prefix,
+          kind_name);
       const std::string suggestion = closest_name(kind_name, kind_names);
       if (!suggestion.empty()) {
         message += fmt::format("; did you mean '{}'?", suggestion);
@@ -386,7 +387,8 @@ std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator
       }
       throw ConfigError(message);
     }
-    steps.push_back({kind->name, validate_table(table, kind->parameters, prefix, {"run"}, locator)});
+    steps.push_back(
+        {kind->name, validate_table(table, kind->parameters, prefix, {"run"}, locator)});
   }
   return steps;
 }
@@ -422,15 +424,12 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
 }
 
 std::vector<fs::path> scenario_plugin_search_path(
-    const Scenario& scenario,
-    const ScenarioOverrides& overrides) {
+    const Scenario& scenario, const ScenarioOverrides& overrides) {
   return PluginLoader::default_search_path(overrides.plugin_paths, scenario.plugin_paths);
 }
 
 Scenario parse_scenario(
-    const std::string& text,
-    const fs::path& origin,
-    const ScenarioOverrides& overrides) {
+    const std::string& text, const fs::path& origin, const ScenarioOverrides& overrides) {
   const Locator locator(origin);
   toml::table root;
   try {
@@ -453,9 +452,8 @@ Scenario parse_scenario(
   const fs::path base = origin.has_parent_path() ? origin.parent_path() : fs::path(".");
 
   const toml::table empty;
-  const toml::table& section = root.contains("scenario")
-      ? require_table(root, "scenario", "scenario", locator)
-      : empty;
+  const toml::table& section =
+      root.contains("scenario") ? require_table(root, "scenario", "scenario", locator) : empty;
   const Parameters settings =
       validate_table(section, scenario_section_parameters(), "scenario", {"plugin_paths"}, locator);
   scenario.name = settings.get_string("name");
@@ -468,8 +466,8 @@ Scenario parse_scenario(
   scenario.device = settings.get_string("device");
   scenario.plugin_paths = read_plugin_paths(section, base, locator);
 
-  const toml::table& data = root.contains("data") ? require_table(root, "data", "data", locator)
-                                                  : empty;
+  const toml::table& data =
+      root.contains("data") ? require_table(root, "data", "data", locator) : empty;
   scenario.data = validate_table(data, data_section_parameters(), "data", {}, locator);
 
   PluginLoader loader(scenario_plugin_search_path(scenario, overrides));
@@ -478,11 +476,7 @@ Scenario parse_scenario(
     const std::string role(key.str());
     if (role != kHippocampus && role != kNeocortex) {
       throw ConfigError(unknown_key_message(
-          locator.where(node),
-          "models." + role,
-          role,
-          "[models]",
-          {kHippocampus, kNeocortex}));
+          locator.where(node), "models." + role, role, "[models]", {kHippocampus, kNeocortex}));
     }
     scenario.models[role] = read_model(role, node, loader, locator);
   }

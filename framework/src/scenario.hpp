@@ -71,7 +71,6 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
 /// Returns the plugin search path for a scenario: command line, environment, scenario, build
 /// tree and install prefix.
 std::vector<std::filesystem::path> scenario_plugin_search_path(
-    const Scenario& scenario,
-    const ScenarioOverrides& overrides);
+    const Scenario& scenario, const ScenarioOverrides& overrides);
 
 }  // namespace genmem

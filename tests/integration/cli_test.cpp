@@ -1,13 +1,12 @@
 // Runs the genmem program as a user would and checks exit codes, messages and run folders.
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include "test_support.hpp"
 
@@ -15,10 +14,10 @@ namespace genmem {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using test_support::read_text;
 using test_support::TempDir;
 using test_support::write_text;
+using ::testing::HasSubstr;
 
 const fs::path kSource = GENMEM_SOURCE_DIR;
 const fs::path kTiny = kSource / "tests/fixtures/scenarios/tiny_consolidation.toml";
@@ -34,7 +33,10 @@ Result run_genmem(const std::string& arguments) {
   const std::string command = std::string(GENMEM_PROGRAM) + " " + arguments + " >"
       + (logs / "out").string() + " 2>" + (logs / "err").string();
   const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(logs / "out"), read_text(logs / "err")};
+  return {
+      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+      read_text(logs / "out"),
+      read_text(logs / "err")};
 }
 
 // The last line of standard error: the error message itself, after any log lines.
@@ -86,17 +88,20 @@ TEST(Cli, DescribeShowsDefaultsAndRanges) {
 }
 
 TEST(Cli, ValidatePrintsResolvedScenario) {
-  const Result result = run_genmem("validate " + kTiny.string() + " --set models.hippocampus.beta=7");
+  const Result result =
+      run_genmem("validate " + kTiny.string() + " --set models.hippocampus.beta=7");
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("beta = 7.0"));
   EXPECT_THAT(result.out, HasSubstr("max_steps = 10"));
 }
 
 TEST(Cli, MisspeltSetKeyFailsInOneLine) {
-  const Result result = run_genmem("validate " + kTiny.string() + " --set models.neocortex.epoch=2");
+  const Result result =
+      run_genmem("validate " + kTiny.string() + " --set models.neocortex.epoch=2");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
-  EXPECT_THAT(result.err, HasSubstr("unknown key 'models.neocortex.epoch'; did you mean 'epochs'?"));
+  EXPECT_THAT(
+      result.err, HasSubstr("unknown key 'models.neocortex.epoch'; did you mean 'epochs'?"));
 }
 
 TEST(Cli, MissingScenarioFile) {
@@ -108,8 +113,8 @@ TEST(Cli, MissingScenarioFile) {
 TEST(Cli, MissingIdxFileLeavesNoRunFolder) {
   TempDir dir;
   const fs::path scenario = tiny_scenario_in(dir, (dir / "empty-data").string());
-  const Result result = run_genmem(
-      "run " + scenario.string() + " -q --output " + (dir / "run").string());
+  const Result result =
+      run_genmem("run " + scenario.string() + " -q --output " + (dir / "run").string());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("train-images-idx3-ubyte' is missing"));
   EXPECT_FALSE(fs::exists(dir / "run"));
@@ -124,7 +129,8 @@ TEST(Cli, TruncatedIdxFileRejected) {
   const fs::path images = dir / "data/mnist/t10k-images-idx3-ubyte";
   fs::resize_file(images, 5000);
   const fs::path scenario = tiny_scenario_in(dir, (dir / "data").string());
-  const Result result = run_genmem("run " + scenario.string() + " -q --output " + (dir / "run").string());
+  const Result result =
+      run_genmem("run " + scenario.string() + " -q --output " + (dir / "run").string());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("t10k-images-idx3-ubyte' is truncated"));
 }
@@ -142,7 +148,8 @@ TEST(Cli, EarlierRunNeverOverwritten) {
   TempDir dir;
   fs::create_directories(dir / "run");
   write_text(dir / "run/summary.json", "{\"earlier\": 1}\n");
-  const Result result = run_genmem("run " + kTiny.string() + " -q --output " + (dir / "run").string());
+  const Result result =
+      run_genmem("run " + kTiny.string() + " -q --output " + (dir / "run").string());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("already exists and is not empty"));
   EXPECT_EQ(read_text(dir / "run/summary.json"), "{\"earlier\": 1}\n");
@@ -185,8 +192,8 @@ TEST(Cli, InterruptedRunRecordsStatus) {
 
 TEST(Cli, TinyConsolidationLearns) {
   TempDir dir;
-  const Result result = run_genmem(
-      "run " + kTiny.string() + " -q --output " + (dir / "run").string());
+  const Result result =
+      run_genmem("run " + kTiny.string() + " -q --output " + (dir / "run").string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
 
   const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
@@ -203,10 +210,16 @@ TEST(Cli, TinyConsolidationLearns) {
   EXPECT_THAT(metrics, HasSubstr("epoch,loss,reconstruction,kl,test_reconstruction_error"));
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 5);  // header and epochs 0 to 3
 
-  for (const char* file : {"scenario.toml", "manifest.json", "checkpoints/neocortex.pt",
-                           "figures/replay.png", "figures/generative_recall.png",
-                           "figures/hippocampal_recall.png", "figures/interpolation.png",
-                           "figures/vector_arithmetic.png", "figures/latent_map.png"}) {
+  for (const char* file :
+       {"scenario.toml",
+        "manifest.json",
+        "checkpoints/neocortex.pt",
+        "figures/replay.png",
+        "figures/generative_recall.png",
+        "figures/hippocampal_recall.png",
+        "figures/interpolation.png",
+        "figures/vector_arithmetic.png",
+        "figures/latent_map.png"}) {
     EXPECT_TRUE(fs::exists(dir / "run" / file)) << file;
   }
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));

@@ -16,14 +16,17 @@ class TempDir {
     std::string pattern = (std::filesystem::temp_directory_path() / "genmem-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
+
   ~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
+
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+
   std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
  private:

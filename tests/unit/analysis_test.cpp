@@ -55,7 +55,8 @@ TEST(Metrics, ReconstructionErrorSumsChannelMeans) {
 
 TEST(Metrics, NearestPatternFindsClosestRow) {
   const at::Tensor patterns = at::tensor({0.0F, 0.0F, 10.0F, 0.0F, 0.0F, 10.0F}).reshape({3, 2});
-  const at::Tensor queries = at::tensor({9.0F, 1.0F, 1.0F, 1.0F, 1.0F, 8.0F, 6.0F, 0.0F}).reshape({4, 2});
+  const at::Tensor queries =
+      at::tensor({9.0F, 1.0F, 1.0F, 1.0F, 1.0F, 8.0F, 6.0F, 0.0F}).reshape({4, 2});
   const at::Tensor nearest = nearest_pattern(queries, patterns, /*chunk=*/3);
   EXPECT_EQ(nearest[0].item<std::int64_t>(), 1);
   EXPECT_EQ(nearest[1].item<std::int64_t>(), 0);

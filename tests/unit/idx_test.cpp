@@ -14,8 +14,11 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string big_endian(std::uint32_t value) {
-  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-          static_cast<char>(value >> 8), static_cast<char>(value)};
+  return {
+      static_cast<char>(value >> 24),
+      static_cast<char>(value >> 16),
+      static_cast<char>(value >> 8),
+      static_cast<char>(value)};
 }
 
 // Two 2x3 images with pixel values 0..11.
@@ -50,7 +53,8 @@ TEST(Idx, ImagesReadInFileOrder) {
 
 TEST(Idx, LabelsReadAsInt64) {
   test_support::TempDir dir;
-  test_support::write_text(dir / "labels", big_endian(0x801) + big_endian(3) + std::string("\x07\x00\x09", 3));
+  test_support::write_text(
+      dir / "labels", big_endian(0x801) + big_endian(3) + std::string("\x07\x00\x09", 3));
   const at::Tensor labels = read_idx_labels(dir / "labels");
   EXPECT_EQ(labels.scalar_type(), at::kLong);
   EXPECT_EQ(labels[0].item<std::int64_t>(), 7);

@@ -28,7 +28,8 @@ TEST(Parameters, FloatRejectedForInteger) {
 
 TEST(Parameters, ChoiceListsAllowedValues) {
   const auto spec = choice_parameter("loss", "l1", {"l1", "bce"}, "loss");
-  EXPECT_EQ(check_parameter_value(spec, std::string("mse")), R"(must be one of "l1", "bce" (got "mse"))");
+  EXPECT_EQ(
+      check_parameter_value(spec, std::string("mse")), R"(must be one of "l1", "bce" (got "mse"))");
   EXPECT_EQ(check_parameter_value(spec, std::string("bce")), "");
 }
 

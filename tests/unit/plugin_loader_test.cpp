@@ -122,8 +122,7 @@ TEST(PluginLoader, ThrowingCallRethrownAsModelError) {
     memory->recall(at::zeros({1, 2}), RecallOptions{});
     FAIL() << "expected ModelError";
   } catch (const ModelError& error) {
-    EXPECT_STREQ(
-        error.what(), "plugin 'throwing_recall' failed in recall: fixture recall failure");
+    EXPECT_STREQ(error.what(), "plugin 'throwing_recall' failed in recall: fixture recall failure");
   }
 }
 
@@ -173,7 +172,8 @@ TEST(PluginLoader, DiscoverSkipsBrokenFiles) {
   for (const auto& plugin : plugins) {
     names.push_back(plugin.name);
   }
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre("fixture_ok", "throwing_factory", "throwing_recall"));
+  EXPECT_THAT(
+      names, ::testing::UnorderedElementsAre("fixture_ok", "throwing_factory", "throwing_recall"));
 }
 
 }  // namespace

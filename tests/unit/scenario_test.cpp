@@ -141,18 +141,21 @@ TEST(Scenario, MissingModelsTableRejected) {
 }
 
 TEST(Scenario, StepWithoutItsModelRejected) {
-  const std::string text = replace(kValid, "[models.hippocampus]\nplugin = \"modern_hopfield\"\nbeta = 20.0\n", "");
+  const std::string text =
+      replace(kValid, "[models.hippocampus]\nplugin = \"modern_hopfield\"\nbeta = 20.0\n", "");
   EXPECT_THAT(
       config_error(text),
       HasSubstr("scenario 'tiny.toml': step 1 (store) needs a [models.hippocampus] table"));
 }
 
 TEST(Scenario, DecodingLargerThanTestHalfRejected) {
-  const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"train\"\ndecoding_train = 800\n";
+  const std::string text =
+      std::string(kValid) + "\n[[steps]]\nrun = \"train\"\ndecoding_train = 800\n";
   EXPECT_THAT(
       config_error(text),
-      HasSubstr("step 3 (train) fits the decoder on 800 and scores it on 750 latents, but each must "
-                "fit in half of [data] test_items (1500)"));
+      HasSubstr(
+          "step 3 (train) fits the decoder on 800 and scores it on 750 latents, but each must "
+          "fit in half of [data] test_items (1500)"));
 }
 
 TEST(Scenario, StoreBeyondTrainItemsRejected) {
@@ -168,7 +171,8 @@ TEST(Scenario, ReplayBeforeStoreRejected) {
 
 TEST(Scenario, TrainOnReplaysNeedsReplay) {
   const std::string text = replace(kValid, "run = \"replay\"\ncues = 50", "run = \"train\"");
-  EXPECT_THAT(config_error(text), HasSubstr("step 2 (train) trains on replays, but no replay step"));
+  EXPECT_THAT(
+      config_error(text), HasSubstr("step 2 (train) trains on replays, but no replay step"));
 }
 
 TEST(Scenario, FolderIsNotScenario) {
@@ -223,10 +227,12 @@ TEST(Scenario, ResolvedFormatParsesToSameValues) {
   const Scenario second = parse(format_scenario(first));
   EXPECT_EQ(second.name, first.name);
   EXPECT_EQ(second.seed, first.seed);
-  EXPECT_EQ(second.models.at("hippocampus").parameters.values(),
-            first.models.at("hippocampus").parameters.values());
-  EXPECT_EQ(second.models.at("neocortex").parameters.values(),
-            first.models.at("neocortex").parameters.values());
+  EXPECT_EQ(
+      second.models.at("hippocampus").parameters.values(),
+      first.models.at("hippocampus").parameters.values());
+  EXPECT_EQ(
+      second.models.at("neocortex").parameters.values(),
+      first.models.at("neocortex").parameters.values());
   EXPECT_EQ(second.steps[1].parameters.values(), first.steps[1].parameters.values());
   EXPECT_EQ(second.data.values(), first.data.values());
 }

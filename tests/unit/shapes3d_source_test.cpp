@@ -22,7 +22,8 @@ Parameters shapes3d_data(std::int64_t train_items, std::int64_t test_items) {
   return data;
 }
 
-using FactorTuple = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+using FactorTuple =
+    std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
 
 std::set<FactorTuple> factor_tuples(const Dataset& dataset) {
   std::set<FactorTuple> tuples;
@@ -75,7 +76,9 @@ TEST(Shapes3dSource, TrainPoolLimitEnforced) {
     load_shapes3d_rendered(shapes3d_data(13'501, 10), /*seed=*/1);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& error) {
-    EXPECT_THAT(error.what(), ::testing::HasSubstr("train_items is 13501, but the data set has only 13500"));
+    EXPECT_THAT(
+        error.what(),
+        ::testing::HasSubstr("train_items is 13501, but the data set has only 13500"));
   }
 }
 

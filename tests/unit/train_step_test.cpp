@@ -39,10 +39,13 @@ class DivergingModel final : public GenerativeModel {
   }
 
   at::Tensor sample(std::int64_t n) override { return at::zeros({n, 1, 2, 2}); }
+
   std::map<std::string, at::Tensor> representations(const at::Tensor& /*images*/) override {
     return {};
   }
+
   std::int64_t latent_dim() const override { return 2; }
+
   std::vector<std::int64_t> image_shape() const override { return {1, 2, 2}; }
 
   void save(const std::string& path) const override {
@@ -60,7 +63,8 @@ class DivergingModel final : public GenerativeModel {
 // Ten images per class for two classes, each image's brightness equal to its label.
 DataSplit two_class_data() {
   const at::Tensor labels = at::arange(2, at::kLong).repeat_interleave(10);
-  const at::Tensor images = labels.to(at::kFloat).reshape({20, 1, 1, 1}).expand({20, 1, 2, 2}).contiguous();
+  const at::Tensor images =
+      labels.to(at::kFloat).reshape({20, 1, 1, 1}).expand({20, 1, 2, 2}).contiguous();
   Dataset dataset{images, labels, "class", 2};
   return {dataset, dataset};
 }

@@ -48,13 +48,13 @@ struct CommonOptions {
 };
 
 void add_common_options(po::options_description& description, CommonOptions& common) {
-  description.add_options()
-      ("help,h", "show this help")
-      ("plugin-path", po::value(&common.plugin_paths)->composing(),
-       "folder searched for plugins before GENMEM_PLUGIN_PATH, the scenario's plugin_paths, the "
-       "build tree and the install prefix; repeatable")
-      ("verbose,v", po::bool_switch(&common.verbose), "log debug detail too (plugin files loaded)")
-      ("quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only");
+  description.add_options()("help,h", "show this help")(
+      "plugin-path",
+      po::value(&common.plugin_paths)->composing(),
+      "folder searched for plugins before GENMEM_PLUGIN_PATH, the scenario's plugin_paths, the "
+      "build tree and the install prefix; repeatable")(
+      "verbose,v", po::bool_switch(&common.verbose), "log debug detail too (plugin files loaded)")(
+      "quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only");
 }
 
 std::vector<fs::path> to_paths(const std::vector<std::string>& texts) {
@@ -77,10 +77,10 @@ void add_scenario_options(
     po::options_description& options,
     std::string& scenario,
     std::vector<std::string>& assignments) {
-  options.add_options()
-      ("scenario", po::value(&scenario), "scenario file (TOML)")
-      ("set", po::value(&assignments)->composing(),
-       "override a scenario key, for example --set models.hippocampus.beta=50; repeatable");
+  options.add_options()("scenario", po::value(&scenario), "scenario file (TOML)")(
+      "set",
+      po::value(&assignments)->composing(),
+      "override a scenario key, for example --set models.hippocampus.beta=50; repeatable");
 }
 
 // Parses a command whose one positional argument is the scenario file. Returns nothing when
@@ -119,11 +119,12 @@ int run_command(const std::vector<std::string>& arguments) {
   po::options_description options("Usage: genmem run SCENARIO [OPTIONS]\n\nOptions");
   add_common_options(options, common);
   add_scenario_options(options, scenario, run.overrides.assignments);
-  options.add_options()
-      ("output,o", po::value(&output),
-       "run folder to create (must not exist or be empty); default runs/<name>/<UTC time>")
-      ("seed", po::value(&seed), "seed for every random generator, replacing scenario.seed")
-      ("threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
+  options.add_options()(
+      "output,o",
+      po::value(&output),
+      "run folder to create (must not exist or be empty); default runs/<name>/<UTC time>")(
+      "seed", po::value(&seed), "seed for every random generator, replacing scenario.seed")(
+      "threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
   const auto parsed = parse_scenario_command("run", arguments, options, scenario);
   if (!parsed) {
     return EXIT_SUCCESS;
@@ -147,8 +148,8 @@ int run_command(const std::vector<std::string>& arguments) {
   }
 
   const genmem::RunOutcome outcome = genmem::run_scenario(run);
-  std::cout << "Run complete in " << fmt::format("{:.1f}", outcome.seconds) << " s: "
-            << outcome.folder.string() << "\n"
+  std::cout << "Run complete in " << fmt::format("{:.1f}", outcome.seconds)
+            << " s: " << outcome.folder.string() << "\n"
             << outcome.summary.dump(2) << "\n";
   return EXIT_SUCCESS;
 }
@@ -176,9 +177,7 @@ int validate_command(const std::vector<std::string>& arguments) {
 // Formats the allowed values: "[1, 10]", "(0, inf)", or the choices joined by `separator`, each
 // wrapped in `quote`. Returns "" when any value of the type is allowed.
 std::string format_range(
-    const genmem::ParameterSpec& spec,
-    const std::string& separator,
-    const std::string& quote) {
+    const genmem::ParameterSpec& spec, const std::string& separator, const std::string& quote) {
   if (spec.type == genmem::ParameterType::kChoice) {
     std::string choices;
     for (const auto& choice : spec.choices) {
@@ -210,7 +209,8 @@ void describe_parameters(const std::vector<genmem::ParameterSpec>& parameters) {
   }
 }
 
-void print_markdown_table(const std::string& heading, const std::vector<genmem::ParameterSpec>& specs) {
+void print_markdown_table(
+    const std::string& heading, const std::vector<genmem::ParameterSpec>& specs) {
   std::cout << "\n### " << heading << "\n\n| key | type | default | range | unit | meaning |\n"
             << "|---|---|---|---|---|---|\n";
   for (const auto& spec : specs) {
@@ -231,11 +231,15 @@ void print_reference(const std::vector<genmem::LoadedPlugin>& plugins) {
   print_markdown_table("[data]", genmem::data_section_parameters());
   for (const auto& plugin : plugins) {
     print_markdown_table(
-        fmt::format("[models.ROLE] with plugin = \"{}\" ({})", plugin.name, genmem::plugin_role_name(plugin.role)),
+        fmt::format(
+            "[models.ROLE] with plugin = \"{}\" ({})",
+            plugin.name,
+            genmem::plugin_role_name(plugin.role)),
         plugin.parameters);
   }
   for (const auto& kind : genmem::step_kinds()) {
-    print_markdown_table(fmt::format("[[steps]] run = \"{}\": {}", kind.name, kind.help), kind.parameters);
+    print_markdown_table(
+        fmt::format("[[steps]] run = \"{}\": {}", kind.name, kind.help), kind.parameters);
   }
 }
 
@@ -244,10 +248,10 @@ int plugins_command(const std::vector<std::string>& arguments) {
   std::string describe;
   po::options_description options("Usage: genmem plugins [--describe NAME] [OPTIONS]\n\nOptions");
   add_common_options(options, common);
-  options.add_options()
-      ("describe", po::value(&describe), "show one plugin's parameters")
-      ("markdown", "print every scenario key of the core, the plugins found and the steps as "
-       "Markdown tables");
+  options.add_options()("describe", po::value(&describe), "show one plugin's parameters")(
+      "markdown",
+      "print every scenario key of the core, the plugins found and the steps as "
+      "Markdown tables");
   const auto values = parse(arguments, options, {});
   if (values.count("help") > 0) {
     std::cout << options << "\n";

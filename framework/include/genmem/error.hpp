@@ -9,6 +9,7 @@ namespace genmem {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
+
   ~Error() override;
 };
 

@@ -22,7 +22,10 @@ struct EpochReport {
 };
 
 /// The caller's decision after an epoch of `GenerativeModel::fit`.
-enum class EpochDecision { kContinue, kStop };
+enum class EpochDecision {
+  kContinue,
+  kStop
+};
 
 /// Called once before the first epoch and once after each epoch.
 using EpochCallback = std::function<EpochDecision(const EpochReport&)>;

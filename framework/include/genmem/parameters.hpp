@@ -13,7 +13,13 @@ namespace genmem {
 using ParameterValue = std::variant<bool, std::int64_t, double, std::string>;
 
 /// The types a parameter can have. `kChoice` is a string restricted to `ParameterSpec::choices`.
-enum class ParameterType { kBool, kInt, kFloat, kString, kChoice };
+enum class ParameterType {
+  kBool,
+  kInt,
+  kFloat,
+  kString,
+  kChoice
+};
 
 /// Returns the TOML name of a parameter type ("boolean", "integer", "float", "string").
 const char* parameter_type_name(ParameterType type);
@@ -74,7 +80,9 @@ class Parameters {
   const std::string& get_string(const std::string& name) const;
 
   bool contains(const std::string& name) const { return values_.count(name) > 0; }
+
   const std::map<std::string, ParameterValue>& values() const { return values_; }
+
   void set(const std::string& name, ParameterValue value) { values_[name] = std::move(value); }
 
  private:

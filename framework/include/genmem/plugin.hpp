@@ -18,7 +18,10 @@
 namespace genmem {
 
 /// The role a plugin fills in a scenario.
-enum class PluginRole : std::int32_t { kAssociativeMemory = 1, kGenerativeModel = 2 };
+enum class PluginRole : std::int32_t {
+  kAssociativeMemory = 1,
+  kGenerativeModel = 2
+};
 
 /// Everything a plugin's factory receives.
 struct PluginContext {
@@ -54,46 +57,46 @@ inline constexpr const char* kPluginEntryName = "genmem_plugin_descriptor";
 
 }  // namespace genmem
 
-#define GENMEM_DETAIL_PLUGIN(name, version, summary, parameters_fn, role, memory_fn, model_fn) \
+#define GENMEM_DETAIL_PLUGIN(name, version, summary, parameters_fn, role, memory_fn, model_fn)  \
   extern "C" BOOST_SYMBOL_EXPORT const ::genmem::PluginDescriptor* genmem_plugin_descriptor() { \
-    static const ::genmem::PluginDescriptor descriptor{                                        \
-        GENMEM_PLUGIN_ABI_VERSION,                                                             \
-        sizeof(::genmem::PluginDescriptor),                                                    \
-        name,                                                                                  \
-        version,                                                                               \
-        summary,                                                                               \
-        role,                                                                                  \
-        TORCH_VERSION,                                                                         \
-        _GLIBCXX_USE_CXX11_ABI,                                                                \
-        parameters_fn,                                                                         \
-        memory_fn,                                                                             \
-        model_fn};                                                                             \
-    return &descriptor;                                                                        \
+    static const ::genmem::PluginDescriptor descriptor{                                         \
+        GENMEM_PLUGIN_ABI_VERSION,                                                              \
+        sizeof(::genmem::PluginDescriptor),                                                     \
+        name,                                                                                   \
+        version,                                                                                \
+        summary,                                                                                \
+        role,                                                                                   \
+        TORCH_VERSION,                                                                          \
+        _GLIBCXX_USE_CXX11_ABI,                                                                 \
+        parameters_fn,                                                                          \
+        memory_fn,                                                                              \
+        model_fn};                                                                              \
+    return &descriptor;                                                                         \
   }
 
 /// Exports an associative-memory plugin. `Type` has a constructor taking `const PluginContext&`
 /// and `parameters_fn` returns its `std::vector<ParameterSpec>`.
-#define GENMEM_MEMORY_PLUGIN(name, version, summary, parameters_fn, Type)    \
-  GENMEM_DETAIL_PLUGIN(                                                      \
-      name,                                                                  \
-      version,                                                               \
-      summary,                                                               \
-      parameters_fn,                                                         \
-      ::genmem::PluginRole::kAssociativeMemory,                              \
+#define GENMEM_MEMORY_PLUGIN(name, version, summary, parameters_fn, Type)          \
+  GENMEM_DETAIL_PLUGIN(                                                            \
+      name,                                                                        \
+      version,                                                                     \
+      summary,                                                                     \
+      parameters_fn,                                                               \
+      ::genmem::PluginRole::kAssociativeMemory,                                    \
       [](const ::genmem::PluginContext& context) -> ::genmem::AssociativeMemory* { \
-        return new Type(context);                                            \
-      },                                                                     \
+        return new Type(context);                                                  \
+      },                                                                           \
       nullptr)
 
 /// Exports a generative-model plugin; see `GENMEM_MEMORY_PLUGIN`.
-#define GENMEM_GENERATIVE_PLUGIN(name, version, summary, parameters_fn, Type) \
-  GENMEM_DETAIL_PLUGIN(                                                       \
-      name,                                                                   \
-      version,                                                                \
-      summary,                                                                \
-      parameters_fn,                                                          \
-      ::genmem::PluginRole::kGenerativeModel,                                 \
-      nullptr,                                                                \
+#define GENMEM_GENERATIVE_PLUGIN(name, version, summary, parameters_fn, Type)    \
+  GENMEM_DETAIL_PLUGIN(                                                          \
+      name,                                                                      \
+      version,                                                                   \
+      summary,                                                                   \
+      parameters_fn,                                                             \
+      ::genmem::PluginRole::kGenerativeModel,                                    \
+      nullptr,                                                                   \
       [](const ::genmem::PluginContext& context) -> ::genmem::GenerativeModel* { \
-        return new Type(context);                                             \
+        return new Type(context);                                                \
       })

@@ -61,8 +61,9 @@ double svm_accuracy(
   at::Tensor train = train_features.to(at::kFloat).reshape({train_features.size(0), -1});
   at::Tensor test = test_features.to(at::kFloat).reshape({test_features.size(0), -1});
   if (!at::isfinite(train).all().item<bool>() || !at::isfinite(test).all().item<bool>()) {
-    throw ModelError("semantic decoding received non-finite features; the model's latents are "
-                     "NaN or infinite");
+    throw ModelError(
+        "semantic decoding received non-finite features; the model's latents are "
+        "NaN or infinite");
   }
 
   // Standardise with the training statistics; constant features are left at zero.
@@ -110,9 +111,7 @@ double svm_accuracy(
 }
 
 double decoding_accuracy(
-    const at::Tensor& features,
-    const at::Tensor& labels,
-    const DecodingOptions& options) {
+    const at::Tensor& features, const at::Tensor& labels, const DecodingOptions& options) {
   const std::int64_t n = features.size(0);
   const std::int64_t half = n / 2;
   if (options.train_items > half || options.test_items > n - half) {

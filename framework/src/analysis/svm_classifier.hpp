@@ -26,8 +26,6 @@ double svm_accuracy(
 
 /// Splits `features` and `labels` as `options` says and returns the classifier's test accuracy.
 double decoding_accuracy(
-    const at::Tensor& features,
-    const at::Tensor& labels,
-    const DecodingOptions& options);
+    const at::Tensor& features, const at::Tensor& labels, const DecodingOptions& options);
 
 }  // namespace genmem

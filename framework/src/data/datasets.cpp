@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Dataset load_mnist_file_pair(const fs::path& dir, const std::string& images, const std::string& labels) {
+Dataset load_mnist_file_pair(
+    const fs::path& dir, const std::string& images, const std::string& labels) {
   Dataset dataset;
   const at::Tensor pixels = read_idx_images(dir / images);
   dataset.labels = read_idx_labels(dir / labels);
@@ -47,7 +48,12 @@ Dataset load_mnist_file_pair(const fs::path& dir, const std::string& images, con
   return dataset;
 }
 
-Dataset select(const Dataset& dataset, std::int64_t count, bool shuffle, std::uint64_t seed, const char* what) {
+Dataset select(
+    const Dataset& dataset,
+    std::int64_t count,
+    bool shuffle,
+    std::uint64_t seed,
+    const char* what) {
   const at::Tensor index = choose_items(dataset.images.size(0), count, shuffle, seed, what);
   Dataset selected = dataset;
   selected.images = dataset.images.index_select(0, index).contiguous();
@@ -97,8 +103,10 @@ DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::
   const bool shuffle = data.get_string("order") == "shuffled";
 
   DataSplit split;
-  const Dataset train = load_mnist_file_pair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-  const Dataset test = load_mnist_file_pair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  const Dataset train =
+      load_mnist_file_pair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+  const Dataset test =
+      load_mnist_file_pair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
   split.train = select(train, data.get_int("train_items"), shuffle, seed, "train_items");
   split.test = select(test, data.get_int("test_items"), shuffle, seed + 1, "test_items");
   return split;

@@ -32,25 +32,18 @@ struct DataSplit {
 /// Returns the folder data files are read from: `[data] dir` relative to the scenario file,
 /// else `$GENMEM_DATA_DIR`, else `./data`.
 std::filesystem::path resolve_data_dir(
-    const Parameters& data,
-    const std::filesystem::path& scenario_file);
+    const Parameters& data, const std::filesystem::path& scenario_file);
 
 /// Loads the `[data]` table's source and selects `train_items` and `test_items`, shuffled with
 /// `seed` when `order = "shuffled"`.
 DataSplit load_data(
-    const Parameters& data,
-    const std::filesystem::path& scenario_file,
-    std::uint64_t seed);
+    const Parameters& data, const std::filesystem::path& scenario_file, std::uint64_t seed);
 
 /// Returns which `count` of `available` items to take: the first `count` of a permutation seeded
 /// with `seed` when `shuffle`, else the first `count` in order. `what` names the `[data]` key in
 /// the ConfigError thrown when `count` exceeds `available`.
 at::Tensor choose_items(
-    std::int64_t available,
-    std::int64_t count,
-    bool shuffle,
-    std::uint64_t seed,
-    const char* what);
+    std::int64_t available, std::int64_t count, bool shuffle, std::uint64_t seed, const char* what);
 
 /// Converts images `[N, C, H, W]` in [0, 1] to memory patterns `[N, C*H*W]` in [-1, 1].
 at::Tensor images_to_patterns(const at::Tensor& images);

@@ -25,10 +25,7 @@ std::uint32_t read_big_endian(const unsigned char* bytes) {
 
 // Reads the whole file, with the header checked against the expected magic and rank.
 std::vector<unsigned char> read_idx(
-    const fs::path& path,
-    std::uint32_t magic,
-    std::size_t rank,
-    std::vector<std::int64_t>& dims) {
+    const fs::path& path, std::uint32_t magic, std::size_t rank, std::vector<std::int64_t>& dims) {
   const std::string file = path.string();
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {

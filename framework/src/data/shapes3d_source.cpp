@@ -26,14 +26,19 @@ Dataset render_pool(
     bool shuffle,
     std::uint64_t seed,
     const char* what) {
-  const at::Tensor records = pool.index_select(0, choose_items(pool.size(0), count, shuffle, seed, what));
+  const at::Tensor records =
+      pool.index_select(0, choose_items(pool.size(0), count, shuffle, seed, what));
 
   std::array<std::vector<std::int64_t>, 6> factors;
   const std::int64_t* values = records.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < records.size(0); ++i) {
     const Shapes3dFactors factor = shapes3d_factors_of(values[i]);
     const std::array<int, 6> indices = {
-        factor.floor_hue, factor.wall_hue, factor.object_hue, factor.scale, factor.shape,
+        factor.floor_hue,
+        factor.wall_hue,
+        factor.object_hue,
+        factor.scale,
+        factor.shape,
         factor.orientation};
     for (std::size_t j = 0; j < indices.size(); ++j) {
       factors[j].push_back(indices[j]);
@@ -61,9 +66,17 @@ DataSplit load_shapes3d_rendered(const Parameters& data, std::uint64_t seed) {
 
   DataSplit split;
   split.train = render_pool(
-      subset.slice(0, 0, kTrainPoolRecords), data.get_int("train_items"), shuffle, seed, "train_items");
+      subset.slice(0, 0, kTrainPoolRecords),
+      data.get_int("train_items"),
+      shuffle,
+      seed,
+      "train_items");
   split.test = render_pool(
-      subset.slice(0, kTrainPoolRecords), data.get_int("test_items"), shuffle, seed + 1, "test_items");
+      subset.slice(0, kTrainPoolRecords),
+      data.get_int("test_items"),
+      shuffle,
+      seed + 1,
+      "test_items");
   return split;
 }
 

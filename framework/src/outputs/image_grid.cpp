@@ -30,18 +30,23 @@ void write_png(const fs::path& path, const cv::Mat& image) {
 // A qualitative palette (Tableau 10) in BGR order, for up to ten classes.
 cv::Scalar class_colour(std::int64_t label) {
   static const std::vector<cv::Scalar> palette = {
-      {180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},   {189, 103, 148},
-      {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+      {180, 119, 31},
+      {14, 127, 255},
+      {44, 160, 44},
+      {40, 39, 214},
+      {189, 103, 148},
+      {75, 86, 140},
+      {194, 119, 227},
+      {127, 127, 127},
+      {34, 189, 188},
+      {207, 190, 23}};
   return palette[static_cast<std::size_t>(label) % palette.size()];
 }
 
 }  // namespace
 
 void write_image_grid(
-    const fs::path& path,
-    const at::Tensor& images,
-    std::int64_t columns,
-    std::int64_t scale) {
+    const fs::path& path, const at::Tensor& images, std::int64_t columns, std::int64_t scale) {
   const std::int64_t count = images.size(0);
   const std::int64_t channels = images.size(1);
   const int height = static_cast<int>(images.size(2) * scale);
@@ -106,18 +111,37 @@ void write_scatter_plot(
     cv::circle(canvas, {x, y}, 3, class_colour(label_values[i]), cv::FILLED, cv::LINE_AA);
   }
   cv::putText(
-      canvas, title, {kMargin, 25}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar::all(0), 1, cv::LINE_AA);
+      canvas,
+      title,
+      {kMargin, 25},
+      cv::FONT_HERSHEY_SIMPLEX,
+      0.6,
+      cv::Scalar::all(0),
+      1,
+      cv::LINE_AA);
 
   const std::int64_t num_classes = classes.numel() > 0 ? classes.max().item<std::int64_t>() + 1 : 0;
   cv::putText(
-      canvas, label_name, {kSize, kMargin}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar::all(0), 1,
+      canvas,
+      label_name,
+      {kSize, kMargin},
+      cv::FONT_HERSHEY_SIMPLEX,
+      0.5,
+      cv::Scalar::all(0),
+      1,
       cv::LINE_AA);
   for (std::int64_t c = 0; c < num_classes; ++c) {
     const int y = kMargin + 20 + static_cast<int>(c) * 20;
     cv::circle(canvas, {kSize + 8, y - 4}, 5, class_colour(c), cv::FILLED, cv::LINE_AA);
     cv::putText(
-        canvas, std::to_string(c), {kSize + 20, y}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
-        cv::Scalar::all(0), 1, cv::LINE_AA);
+        canvas,
+        std::to_string(c),
+        {kSize + 20, y},
+        cv::FONT_HERSHEY_SIMPLEX,
+        0.5,
+        cv::Scalar::all(0),
+        1,
+        cv::LINE_AA);
   }
   write_png(path, canvas);
 }

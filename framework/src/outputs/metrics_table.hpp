@@ -11,8 +11,11 @@ namespace genmem {
 class MetricsTable {
  public:
   void add_row(const std::vector<std::pair<std::string, double>>& row);
+
   bool empty() const { return rows_.empty(); }
+
   const std::vector<std::map<std::string, double>>& rows() const { return rows_; }
+
   std::string to_csv() const;
 
  private:

@@ -78,9 +78,7 @@ void create_new_folder(const fs::path& path) {
 }  // namespace
 
 RunFolder RunFolder::create(
-    const fs::path& root,
-    const std::string& scenario_name,
-    const fs::path& explicit_dir) {
+    const fs::path& root, const std::string& scenario_name, const fs::path& explicit_dir) {
   fs::path path = explicit_dir;
   if (path.empty()) {
     const fs::path base = root / scenario_name / format_utc_now("%Y%m%dT%H%M%SZ");
@@ -104,16 +102,15 @@ void RunFolder::write(const std::string& relative, const std::string& content) c
 }
 
 void RunFolder::save_checkpoint(
-    const std::string& name,
-    const std::function<void(const std::string&)>& save) const {
+    const std::string& name, const std::function<void(const std::string&)>& save) const {
   const fs::path target = path_ / "checkpoints" / name;
   const fs::path temporary = target.string() + ".tmp";
   save(temporary.string());
   std::error_code error;
   fs::rename(temporary, target, error);
   if (error) {
-    throw IoError(fmt::format(
-        "could not write checkpoint '{}': {}", target.string(), error.message()));
+    throw IoError(
+        fmt::format("could not write checkpoint '{}': {}", target.string(), error.message()));
   }
 }
 

@@ -25,14 +25,15 @@ class RunFolder {
       const std::filesystem::path& explicit_dir);
 
   const std::filesystem::path& path() const { return path_; }
+
   std::filesystem::path file(const std::string& relative) const { return path_ / relative; }
+
   void write(const std::string& relative, const std::string& content) const;
 
   /// Saves `checkpoints/<name>` through `save`, which writes to the path it is given: a
   /// temporary file that replaces the checkpoint only once complete.
   void save_checkpoint(
-      const std::string& name,
-      const std::function<void(const std::string&)>& save) const;
+      const std::string& name, const std::function<void(const std::string&)>& save) const;
 
  private:
   explicit RunFolder(std::filesystem::path path) : path_(std::move(path)) {}

@@ -99,7 +99,8 @@ class EvaluateStep final : public Step {
       return;
     }
     std::vector<at::Tensor> rows;
-    const at::Tensor weights = at::linspace(0.0, 1.0, interpolation_steps_, at::kFloat).unsqueeze(1);
+    const at::Tensor weights =
+        at::linspace(0.0, 1.0, interpolation_steps_, at::kFloat).unsqueeze(1);
     for (std::int64_t i = 0; i < interpolations_; ++i) {
       const at::Tensor from = latents[random_index(latents.size(0), context.generator)];
       const at::Tensor to = latents[random_index(latents.size(0), context.generator)];
@@ -111,15 +112,16 @@ class EvaluateStep final : public Step {
 
   // decode(z2 - z1 + z3), where z1 and z3 share a class and z2 is any image: the difference
   // between two members of a class, added to another item.
-  void vector_arithmetic(RunContext& context, GenerativeModel& model, const at::Tensor& latents) const {
+  void vector_arithmetic(
+      RunContext& context, GenerativeModel& model, const at::Tensor& latents) const {
     if (arithmetic_ == 0) {
       return;
     }
     const Dataset& test = context.data.test;
     std::vector<at::Tensor> rows;
     for (std::int64_t i = 0; i < arithmetic_; ++i) {
-      const std::int64_t label = test.labels[random_index(test.labels.size(0), context.generator)]
-                                     .item<std::int64_t>();
+      const std::int64_t label =
+          test.labels[random_index(test.labels.size(0), context.generator)].item<std::int64_t>();
       const at::Tensor members = test.labels.eq(label).nonzero().squeeze(1);
       if (members.size(0) < 2) {
         continue;
@@ -128,7 +130,8 @@ class EvaluateStep final : public Step {
       const std::int64_t first = members[pick[0]].item<std::int64_t>();
       const std::int64_t third = members[pick[1]].item<std::int64_t>();
       const std::int64_t second = random_index(latents.size(0), context.generator);
-      const at::Tensor result = model.decode((latents[second] - latents[first] + latents[third]).unsqueeze(0));
+      const at::Tensor result =
+          model.decode((latents[second] - latents[first] + latents[third]).unsqueeze(0));
       rows.push_back(at::cat({
           test.images[first].unsqueeze(0),
           test.images[second].unsqueeze(0),
@@ -145,9 +148,8 @@ class EvaluateStep final : public Step {
     const std::int64_t count = std::min(map_items_, latents.size(0));
     const at::Tensor selected = latents.slice(0, 0, count);
     // t-SNE with PCA initialisation and perplexity 30, as the original's latent-space figure.
-    const at::Tensor points = latent_map_ == "tsne"
-        ? tsne_embed(selected, TsneOptions{})
-        : pca_project(selected, 2);
+    const at::Tensor points =
+        latent_map_ == "tsne" ? tsne_embed(selected, TsneOptions{}) : pca_project(selected, 2);
     const at::Tensor labels = context.data.test.labels.slice(0, 0, count);
     write_scatter_plot(
         context.output.file("figures/latent_map.png"),
@@ -186,7 +188,11 @@ StepKind evaluate_step_kind() {
           float_parameter(
               "noise_fraction", 0.1, 0.0, 1.0, "Fraction of each cue's values set to 0"),
           int_parameter(
-              "recall_items", 10, 1, 1000, "Noisy training images recalled by both models",
+              "recall_items",
+              10,
+              1,
+              1000,
+              "Noisy training images recalled by both models",
               "images"),
           int_parameter("interpolations", 5, 0, 100, "Pairs of test images interpolated between"),
           int_parameter(

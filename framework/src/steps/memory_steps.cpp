@@ -65,9 +65,8 @@ class StoreStep final : public Step {
     const auto start = std::chrono::steady_clock::now();
     memory.store(images_to_patterns(images.slice(0, 0, count)));
     const at::Tensor labels = context.data.train.labels.slice(0, 0, count);
-    context.stored_labels = context.stored_labels.defined()
-        ? at::cat({context.stored_labels, labels})
-        : labels.clone();
+    context.stored_labels =
+        context.stored_labels.defined() ? at::cat({context.stored_labels, labels}) : labels.clone();
     context.summary["stored_patterns"] = memory.size();
     spdlog::info(
         "stored {} patterns of dimension {} in {:.2f} s",
@@ -76,9 +75,8 @@ class StoreStep final : public Step {
         seconds_since(start));
 
     if (checkpoint_) {
-      context.output.save_checkpoint("hippocampus.pt", [&](const std::string& path) {
-        memory.save(path);
-      });
+      context.output.save_checkpoint(
+          "hippocampus.pt", [&](const std::string& path) { memory.save(path); });
     }
   }
 
@@ -121,8 +119,10 @@ class ReplayStep final : public Step {
     // Which stored memory each replay landed nearest to, and how the replays spread over classes.
     const at::Tensor nearest = nearest_pattern(result.states, memory.patterns());
     const std::int64_t distinct = std::get<0>(at::_unique(nearest)).size(0);
-    const double mean_distance =
-        (result.states - memory.patterns().index_select(0, nearest)).norm(2, {1}).mean().item<double>();
+    const double mean_distance = (result.states - memory.patterns().index_select(0, nearest))
+                                     .norm(2, {1})
+                                     .mean()
+                                     .item<double>();
     const at::Tensor classes = context.stored_labels.index_select(0, nearest);
     const at::Tensor counts =
         at::bincount(classes, {}, context.data.train.num_classes).to(at::kDouble) / cues_;
@@ -137,7 +137,8 @@ class ReplayStep final : public Step {
     summary["mean_steps"] = result.steps.to(at::kDouble).mean().item<double>();
     summary["converged_fraction"] = result.converged.to(at::kDouble).mean().item<double>();
     summary["seconds"] = seconds;
-    std::vector<double> fractions(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+    std::vector<double> fractions(
+        counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
     summary["class_fractions"] = fractions;
     spdlog::info(
         "replayed {} noise cues in {:.1f} s: {} distinct stored memories reached, mean {:.1f} steps",
@@ -171,7 +172,11 @@ StepKind store_step_kind() {
       "Store the training images in the hippocampus as patterns 2x - 1",
       {
           int_parameter(
-              "items", 0, 0, std::nullopt, "Images to store; 0 stores all [data] train_items",
+              "items",
+              0,
+              0,
+              std::nullopt,
+              "Images to store; 0 stores all [data] train_items",
               "images"),
           bool_parameter(
               "checkpoint", false, "Save the memory to checkpoints/hippocampus.pt after storing"),

@@ -12,7 +12,8 @@ RunContext::RunContext(const Scenario& scenario, const RunFolder& output, DataSp
     : scenario(scenario),
       output(output),
       data(std::move(data)),
-      generator(at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(scenario.seed))) {}
+      generator(
+          at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(scenario.seed))) {}
 
 const std::vector<StepKind>& step_kinds() {
   static const std::vector<StepKind> kinds = {

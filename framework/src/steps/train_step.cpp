@@ -32,7 +32,9 @@ class ThreadCount {
       spdlog::info("training with {} thread{}", threads, threads == 1 ? "" : "s");
     }
   }
+
   ~ThreadCount() { at::set_num_threads(previous_); }
+
   ThreadCount(const ThreadCount&) = delete;
   ThreadCount& operator=(const ThreadCount&) = delete;
 
@@ -119,9 +121,9 @@ class TrainStep final : public Step {
       context.summary["training"]["diverged"] = true;
       const std::string kept = last_good_epoch > 0
           ? fmt::format(
-                "the last good checkpoint, from epoch {}, is kept at '{}'",
-                last_good_epoch,
-                checkpoint.string())
+              "the last good checkpoint, from epoch {}, is kept at '{}'",
+              last_good_epoch,
+              checkpoint.string())
           : std::string("no epoch completed, so there is no checkpoint");
       throw TrainingDivergedError(fmt::format("{}; {}", error.what(), kept));
     }
@@ -200,10 +202,18 @@ StepKind train_step_kind() {
               "Held-out latents the decoding classifier is fitted on",
               "items"),
           int_parameter(
-              "decoding_test", 750, 1, std::nullopt, "Held-out latents the classifier is scored on",
+              "decoding_test",
+              750,
+              1,
+              std::nullopt,
+              "Held-out latents the classifier is scored on",
               "items"),
           int_parameter(
-              "decoding_seed", 1, 0, std::nullopt, "Seed of the split into fitting and scoring halves"),
+              "decoding_seed",
+              1,
+              0,
+              std::nullopt,
+              "Seed of the split into fitting and scoring halves"),
           int_parameter(
               "threads",
               0,
@@ -216,7 +226,8 @@ StepKind train_step_kind() {
       {kNeocortex},
       [](const Scenario& scenario, std::size_t index) -> std::string {
         const Parameters& parameters = scenario.steps[index].parameters;
-        if (parameters.get_string("on") == "replays" && !has_step_before(scenario, index, "replay")) {
+        if (parameters.get_string("on") == "replays"
+            && !has_step_before(scenario, index, "replay")) {
           return "trains on replays, but no replay step comes before it; add one, or set "
                  "on = \"images\"";
         }
@@ -224,7 +235,8 @@ StepKind train_step_kind() {
         const std::int64_t test_items = scenario.data.get_int("test_items");
         const std::int64_t fit = parameters.get_int("decoding_train");
         const std::int64_t score = parameters.get_int("decoding_test");
-        if (parameters.get_bool("measure") && (fit > test_items / 2 || score > test_items - test_items / 2)) {
+        if (parameters.get_bool("measure")
+            && (fit > test_items / 2 || score > test_items - test_items / 2)) {
           return fmt::format(
               "fits the decoder on {} and scores it on {} latents, but each must fit in half of "
               "[data] test_items ({}); raise test_items to at least {} or lower the decoding sizes",
