@@ -66,9 +66,11 @@ std::string check_elf_file(const fs::path& path) {
   if (file.gcount() != sizeof(header) || header.e_ident[EI_CLASS] != ELFCLASS64) {
     return "it is not a complete 64-bit shared library";
   }
+
   if (header.e_type != ET_DYN) {
     return "it is an ELF file but not a shared library";
   }
+
   std::error_code error;
   const std::uint64_t size = fs::file_size(path, error);
   const auto fits = [&](std::uint64_t offset, std::uint64_t length) {
@@ -78,6 +80,7 @@ std::string check_elf_file(const fs::path& path) {
       || !fits(header.e_shoff, std::uint64_t{header.e_shnum} * header.e_shentsize)) {
     return fmt::format("it is truncated ({} bytes, shorter than its headers declare)", size);
   }
+
   for (std::uint16_t i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr segment{};
     file.seekg(static_cast<std::streamoff>(header.e_phoff + std::uint64_t{i} * header.e_phentsize));

@@ -21,7 +21,7 @@ struct RunOptions {
   std::optional<std::int64_t> threads;
 };
 
-/// Where a finished run wrote its results, and its headline numbers.
+/// The folder and headline numbers of a finished run.
 struct RunOutcome {
   std::filesystem::path folder;
   nlohmann::json summary;

@@ -15,7 +15,7 @@ struct RecallOptions {
   bool record_energy = false;
 };
 
-/// What one batched recall produced.
+/// The result of one batched recall.
 struct RecallResult {
   /// Final states, float32 `[B, D]`.
   at::Tensor states;

@@ -24,7 +24,7 @@ double svm_accuracy(
     const at::Tensor& test_features,
     const at::Tensor& test_labels);
 
-/// Splits `features` and `labels` as `options` says and returns the classifier's test accuracy.
+/// Splits `features` and `labels` as set in `options` and returns the classifier's test accuracy.
 double decoding_accuracy(
     const at::Tensor& features, const at::Tensor& labels, const DecodingOptions& options);
 

@@ -37,7 +37,7 @@ Dataset load_mnist_file_pair(
   }
   if (pixels.size(1) != 28 || pixels.size(2) != 28) {
     throw IoError(fmt::format(
-        "MNIST image file '{}' holds {}x{} images, expected 28x28; it is not an MNIST file",
+        "MNIST image file '{}' contains {}x{} images, expected 28x28; it is not an MNIST file",
         (dir / images).string(),
         pixels.size(1),
         pixels.size(2)));

@@ -15,7 +15,7 @@ namespace genmem {
 struct Dataset {
   at::Tensor images;
   at::Tensor labels;
-  /// What the labels are, for example "digit".
+  /// Name of the labelled quantity, for example "digit".
   std::string label_name;
   std::int64_t num_classes = 0;
   /// Every generative factor's value index by name, int64 `[N]` each, where the source has them

@@ -27,8 +27,8 @@ struct StepKind {
   std::function<std::unique_ptr<Step>(const Parameters&)> create;
   /// `[models]` roles the step uses, checked when the scenario is validated.
   std::vector<std::string> required_roles;
-  /// Checks the step against the rest of the scenario (step `index`, counting from 0) when it is
-  /// validated; returns "" or what is wrong, for example "needs a store step before it".
+  /// Checks step `index` (counting from 0) against the rest of the scenario at validation.
+  /// Returns "" when it fits, else the problem, for example "needs a store step before it".
   std::function<std::string(const Scenario&, std::size_t index)> check;
 };
 
