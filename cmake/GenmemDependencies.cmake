@@ -28,3 +28,11 @@ foreach(component core imgproc imgcodecs)
   find_library(OPENCV_${component}_LIBRARY opencv_${component} REQUIRED)
   target_link_libraries(genmem_opencv INTERFACE ${OPENCV_${component}_LIBRARY})
 endforeach()
+
+# HDF5's C library reads DeepMind's 3dshapes.h5. Debian's libhdf5-dev puts the serial build
+# under hdf5/serial; FindHDF5 would need the C language enabled, so the library is found directly.
+find_path(HDF5_INCLUDE_DIR hdf5.h PATH_SUFFIXES hdf5/serial REQUIRED)
+find_library(HDF5_LIBRARY NAMES hdf5_serial hdf5 REQUIRED)
+add_library(genmem_hdf5 INTERFACE)
+target_include_directories(genmem_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIR})
+target_link_libraries(genmem_hdf5 INTERFACE ${HDF5_LIBRARY})

@@ -31,6 +31,7 @@ std::string utc_now() {
 struct LoadedModels {
   std::unique_ptr<AssociativeMemory> hippocampus;
   std::unique_ptr<GenerativeModel> neocortex;
+  std::string hippocampus_plugin;
   nlohmann::json manifest = nlohmann::json::array();
 };
 
@@ -44,6 +45,7 @@ LoadedModels create_models(const Scenario& scenario, const ScenarioOverrides& ov
     spdlog::info("{}: {} {} from {}", role, plugin.name, plugin.version, plugin.path.string());
     if (role == kHippocampus) {
       models.hippocampus = create_memory(plugin, context);
+      models.hippocampus_plugin = plugin.name + " " + plugin.version;
     } else {
       models.neocortex = create_generative_model(plugin, context);
     }
@@ -122,6 +124,10 @@ RunOutcome run_scenario(const RunOptions& options) {
   // The resolved scenario names the data folder actually read, so it runs from any folder.
   Scenario resolved = scenario;
   resolved.data.set("dir", fs::absolute(resolve_data_dir(scenario.data, scenario.file)).string());
+  if (!scenario.data.get_string("file").empty()) {
+    resolved.data.set(
+        "file", fs::absolute(resolve_data_file(scenario.data, scenario.file)).string());
+  }
   spdlog::info("writing results to {}", folder.path().string());
   folder.write("scenario.toml", format_scenario(resolved));
   nlohmann::json manifest = base_manifest(scenario, models.manifest);
@@ -130,6 +136,12 @@ RunOutcome run_scenario(const RunOptions& options) {
   RunContext context(scenario, folder, std::move(data));
   context.hippocampus = models.hippocampus.get();
   context.neocortex = models.neocortex.get();
+  context.hippocampus_plugin = models.hippocampus_plugin;
+  context.recompute_replays = options.recompute_replays;
+  context.cache_roots = {options.runs_root};
+  if (!options.output_dir.empty()) {
+    context.cache_roots.push_back(fs::absolute(options.output_dir).parent_path());
+  }
 
   const auto finish = [&](const std::string& status, const std::string& error) {
     const double seconds =

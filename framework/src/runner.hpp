@@ -19,6 +19,8 @@ struct RunOptions {
   std::filesystem::path runs_root = "runs";
   std::optional<std::int64_t> seed;
   std::optional<std::int64_t> threads;
+  /// Replay steps recompute their replays even when an earlier run's can be reused.
+  bool recompute_replays = false;
 };
 
 /// The folder and headline numbers of a finished run.

@@ -19,14 +19,24 @@ const std::vector<ParameterSpec>& data_section_parameters() {
       choice_parameter(
           "source",
           "mnist",
-          {"mnist", "shapes3d_rendered"},
-          "Data set the experiences come from: MNIST IDX files, or Shapes3D scenes rendered by "
-          "genmem (no download)"),
+          {"mnist", "shapes3d", "shapes3d_rendered"},
+          "Data set the experiences come from: MNIST IDX files, DeepMind's 3dshapes.h5, or "
+          "Shapes3D scenes rendered by genmem (no download)"),
       string_parameter(
           "dir",
           "",
           "Folder with one subfolder per data set (for example mnist/), relative to the scenario "
           "file; empty means $GENMEM_DATA_DIR, else data/ in the working directory"),
+      string_parameter(
+          "file",
+          "",
+          "The shapes3d source's HDF5 file, relative to the scenario file; empty means "
+          "shapes3d/3dshapes.h5 in the data folder"),
+      bool_parameter(
+          "render_cache",
+          true,
+          "Keep the shapes3d_rendered source's scenes in shapes3d_rendered/ in the data folder "
+          "and reuse them"),
       int_parameter(
           "train_items",
           10000,

@@ -227,5 +227,54 @@ TEST(Cli, TinyConsolidationLearns) {
   EXPECT_EQ(manifest["seed"], 5);
 }
 
+// Runs the tiny scenario, cut to one epoch and no latent map, into `dir/name`.
+Result run_tiny_into(const TempDir& dir, const std::string& name, const std::string& extra) {
+  return run_genmem(
+      "run " + kTiny.string() + " -q --set models.neocortex.epochs=1 --set steps.4.latent_map=none "
+      + extra + " --output " + (dir / name).string());
+}
+
+nlohmann::json replay_summary(const TempDir& dir, const std::string& name) {
+  return nlohmann::json::parse(read_text(dir / name / "summary.json"))["replay"];
+}
+
+TEST(Cli, ReplaysReusedOnlyWhenSettingsMatch) {
+  TempDir dir;
+  ASSERT_EQ(run_tiny_into(dir, "first", "").exit_code, 0);
+  EXPECT_EQ(replay_summary(dir, "first")["reused_from"], "");
+  const std::string states = read_text(dir / "first/replays/states.bin");
+  EXPECT_GT(states.size(), 1000U * 784 * 4);
+
+  // The same settings reuse the first run's replays, which this run then also holds.
+  const Result second = run_tiny_into(dir, "second", "");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(replay_summary(dir, "second")["reused_from"], (dir / "first").string());
+  EXPECT_EQ(read_text(dir / "second/replays/states.bin"), states);
+  EXPECT_EQ(
+      replay_summary(dir, "second")["distinct_memories"],
+      replay_summary(dir, "first")["distinct_memories"]);
+
+  // A forced recomputation, another beta and another seed all recompute.
+  ASSERT_EQ(run_tiny_into(dir, "forced", "--recompute-replays").exit_code, 0);
+  EXPECT_EQ(replay_summary(dir, "forced")["reused_from"], "");
+  EXPECT_EQ(read_text(dir / "forced/replays/states.bin"), states);
+  ASSERT_EQ(run_tiny_into(dir, "beta", "--set models.hippocampus.beta=10").exit_code, 0);
+  EXPECT_EQ(replay_summary(dir, "beta")["reused_from"], "");
+  ASSERT_EQ(run_tiny_into(dir, "seed", "--seed 6").exit_code, 0);
+  EXPECT_EQ(replay_summary(dir, "seed")["reused_from"], "");
+}
+
+TEST(Cli, DamagedSavedReplaysAreRecomputed) {
+  TempDir dir;
+  ASSERT_EQ(run_tiny_into(dir, "first", "").exit_code, 0);
+  const fs::path states = dir / "first/replays/states.bin";
+  fs::resize_file(states, fs::file_size(states) / 2);
+  const Result second = run_tiny_into(dir, "second", "");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_THAT(second.err, HasSubstr("is damaged (its size does not match its header)"));
+  EXPECT_EQ(replay_summary(dir, "second")["reused_from"], "");
+  EXPECT_GT(fs::file_size(dir / "second/replays/states.bin"), fs::file_size(states));
+}
+
 }  // namespace
 }  // namespace genmem

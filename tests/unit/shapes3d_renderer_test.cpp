@@ -1,5 +1,11 @@
 #include "data/shapes3d_renderer.hpp"
 
+#include <cmath>
+#include <numbers>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -39,22 +45,78 @@ at::Tensor wall_pixels(Shapes3dFactors factors) {
   return changed_pixels(factors, other);
 }
 
-// Returns the pixels of `mask` that have a 4-neighbour outside the mask (its outline).
-at::Tensor outline(const at::Tensor& mask) {
-  const at::Tensor padded = at::constant_pad_nd(mask.to(at::kByte), {1, 1, 1, 1}, 0).to(at::kBool);
-  const int64_t size = mask.size(0);
-  const at::Tensor interior = padded.slice(0, 0, size).slice(1, 1, size + 1)
-      & padded.slice(0, 2, size + 2).slice(1, 1, size + 1)
-      & padded.slice(0, 1, size + 1).slice(1, 0, size)
-      & padded.slice(0, 1, size + 1).slice(1, 2, size + 2);
-  return mask & ~interior;
+// Channels of render_shapes3d_coverage.
+constexpr int kWallChannel = 0;
+constexpr int kFloorChannel = 1;
+constexpr int kObjectChannel = 2;
+
+// The minimum coverage at which a red-to-cyan hue change must change an output pixel. The change
+// moves each channel of a canvas pixel by its visible coverage times its brightness, which is at
+// least the object's ambient term 0.3 (the floor and the wall are brighter). An output pixel with
+// coverage c therefore moves by at least 255 * 0.3 * c before rounding to uint8. A move of 1 or
+// more always changes the byte, so the pixel changes once c >= 0.0131. The cube leaves a few rim
+// pixels of its anti-aliased outline at brightness 0. They add at most 0.0054 to an output pixel's
+// coverage over all 120 cube scales and orientations (measured on the renderer's layers), so 0.02
+// covers both. A pixel with smaller coverage may round to the same byte.
+constexpr float kMinChangingCoverage = 0.02F;
+
+int64_t count_pixels(const at::Tensor& mask) {
+  return mask.sum().item<int64_t>();
 }
 
-// Returns the pixels of `mask` within 2 pixels of its outside. Area averaging (cv::INTER_AREA)
-// spreads an anti-aliased edge of the 4x canvas over up to 2 output pixels.
-at::Tensor edge_band(const at::Tensor& mask) {
-  const at::Tensor first = outline(mask);
-  return first | outline(mask & ~first);
+// Describes the pixels of `mask [64, 64]` for a failure message: their count and the first one's
+// row, column and coverage.
+std::string describe_pixels(const at::Tensor& mask, const at::Tensor& coverage) {
+  const at::Tensor positions = mask.nonzero();
+  std::ostringstream text;
+  text << positions.size(0) << " pixels";
+  if (positions.size(0) > 0) {
+    const int64_t row = positions[0][0].item<int64_t>();
+    const int64_t column = positions[0][1].item<int64_t>();
+    text << ", first at row " << row << " column " << column << " with coverage "
+         << coverage[row][column].item<float>();
+  }
+  return text.str();
+}
+
+// Scenes for the coverage tests: every shape at the smallest and the largest scale, each at four
+// orientations (-30, about -17, 0 and 30 degrees), with distinct hues on the three surfaces.
+std::vector<Shapes3dFactors> coverage_test_scenes() {
+  std::vector<Shapes3dFactors> scenes;
+  for (int shape = 0; shape < kShapes; ++shape) {
+    for (const int scale : {0, kScales - 1}) {
+      for (const int orientation : {0, 3, 7, 14}) {
+        scenes.push_back(Shapes3dFactors{2, 6, 8, scale, shape, orientation});
+      }
+    }
+  }
+  return scenes;
+}
+
+// Checks, for every coverage test scene, that the pixels that `changed_by_hue` reports are exactly
+// the ones that coverage channel `channel` predicts: none where the coverage is 0, and every one
+// where it is at least kMinChangingCoverage.
+void expect_hue_changes_match_coverage(int channel, at::Tensor (*changed_by_hue)(Shapes3dFactors)) {
+  for (const Shapes3dFactors& factors : coverage_test_scenes()) {
+    SCOPED_TRACE(
+        testing::Message() << "shape " << factors.shape << " scale " << factors.scale
+                           << " orientation " << factors.orientation);
+    const at::Tensor coverage = render_shapes3d_coverage(factors)[channel];
+    const at::Tensor changed = changed_by_hue(factors);
+
+    const at::Tensor changed_uncovered = changed & (coverage == 0);
+    EXPECT_EQ(count_pixels(changed_uncovered), 0)
+        << "changed pixels without coverage: " << describe_pixels(changed_uncovered, coverage);
+
+    const at::Tensor covered = coverage >= kMinChangingCoverage;
+    const at::Tensor covered_unchanged = covered & ~changed;
+    EXPECT_EQ(count_pixels(covered_unchanged), 0)
+        << "unchanged pixels with coverage of at least " << kMinChangingCoverage << ": "
+        << describe_pixels(covered_unchanged, coverage);
+
+    // Guards against a vacuous pass: the surface shows in every scene.
+    EXPECT_GT(count_pixels(covered), 50);
+  }
 }
 
 // Returns the indices of image rows that contain a pixel of `mask [64, 64]`.
@@ -116,6 +178,7 @@ TEST(Shapes3dRenderer, InvalidIndicesRejected) {
   EXPECT_THROW(shapes3d_factor_value(6, 0), std::out_of_range);
   EXPECT_THROW(shapes3d_factor_value(5, 15), std::out_of_range);
   EXPECT_THROW(render_shapes3d(Shapes3dFactors{0, 0, 0, 0, 4, 0}), std::out_of_range);
+  EXPECT_THROW(render_shapes3d_coverage(Shapes3dFactors{0, 0, 0, 0, 4, 0}), std::out_of_range);
 }
 
 TEST(Shapes3dRenderer, HueGridsAreTenths) {
@@ -152,28 +215,103 @@ TEST(Shapes3dRenderer, OrientationGridSpansFifteenSteps) {
   }
 }
 
-TEST(Shapes3dRenderer, HueChangesAffectSeparateRegions) {
+TEST(Shapes3dRenderer, CoverageSumsToOne) {
+  for (const Shapes3dFactors& factors : coverage_test_scenes()) {
+    SCOPED_TRACE(
+        testing::Message() << "shape " << factors.shape << " scale " << factors.scale
+                           << " orientation " << factors.orientation);
+    const at::Tensor coverage = render_shapes3d_coverage(factors);
+    ASSERT_EQ(coverage.scalar_type(), at::kFloat);
+    ASSERT_EQ(coverage.sizes(), (std::vector<int64_t>{3, 64, 64}));
+    EXPECT_GE(coverage.min().item<float>(), 0.0F);
+    EXPECT_LE(coverage.max().item<float>(), 1.0F + 1e-6F);
+    EXPECT_LE((coverage.sum(0) - 1.0F).abs().max().item<float>(), 1e-5F);
+  }
+}
+
+TEST(Shapes3dRenderer, ObjectHueChangesOnlyObjectPixels) {
+  expect_hue_changes_match_coverage(kObjectChannel, object_pixels);
+}
+
+TEST(Shapes3dRenderer, FloorHueChangesOnlyFloorPixels) {
+  expect_hue_changes_match_coverage(kFloorChannel, floor_pixels);
+}
+
+TEST(Shapes3dRenderer, WallHueChangesOnlyWallPixels) {
+  expect_hue_changes_match_coverage(kWallChannel, wall_pixels);
+}
+
+TEST(Shapes3dRenderer, ObjectCoverageMatchesProjectedArea) {
+  // The renderer draws on a canvas 4 times the output size, with the camera 25 degrees above the
+  // horizon and an orthographic projection. Lengths below are in output pixels.
+  constexpr double kCanvasPixel = 0.25;
+  const double elevation = 25.0 * std::numbers::pi / 180.0;
+  const double cos_e = std::cos(elevation);
+  const double sin_e = std::sin(elevation);
+
   for (int shape = 0; shape < kShapes; ++shape) {
     for (const int scale : {0, kScales - 1}) {
-      const Shapes3dFactors factors{2, 6, 8, scale, shape, 3};
-      const at::Tensor object = object_pixels(factors);
-      const at::Tensor floor = floor_pixels(factors);
-      const at::Tensor wall = wall_pixels(factors);
-      SCOPED_TRACE(testing::Message() << "shape " << shape << " scale " << scale);
+      for (const int orientation : {0, 3, 7, 14}) {
+        const double size = shapes3d_factor_value(3, scale) * kCanvasPixel;
+        const double turn = shapes3d_factor_value(5, orientation) * std::numbers::pi / 180.0;
+        // The exact projected area of the object and the perimeter of its outline, or for the
+        // cube an upper bound on that perimeter.
+        double area = 0.0;
+        double perimeter = 0.0;
+        switch (shape) {
+          case 0: {
+            // A box of half width h and height 2h. Each visible face adds its area times the
+            // cosine between its normal and the view direction, and the outline lies inside a
+            // box of width w and height 2h cos(e) + w sin(e).
+            const double h = 34.0 * size;
+            const double spread = std::abs(std::cos(turn)) + std::abs(std::sin(turn));
+            area = 4.0 * h * h * (sin_e + cos_e * spread);
+            const double width = 2.0 * h * spread;
+            perimeter = 2.0 * (width + 2.0 * h * cos_e + width * sin_e);
+            break;
+          }
+          case 1: {
+            // An upright cylinder of radius r and height 2r: a 2r by 2r cos(e) rectangle with
+            // half an ellipse of semi-axes r and r sin(e) at each end. The ellipse perimeter is
+            // Ramanujan's approximation, within 0.01% for this shape.
+            const double r = 34.0 * size;
+            const double b = r * sin_e;
+            area = 4.0 * r * r * cos_e + std::numbers::pi * r * b;
+            const double ellipse =
+                std::numbers::pi * (3.0 * (r + b) - std::sqrt((3.0 * r + b) * (r + 3.0 * b)));
+            perimeter = 4.0 * r * cos_e + ellipse;
+            break;
+          }
+          case 2: {
+            const double r = 39.0 * size;
+            area = std::numbers::pi * r * r;
+            perimeter = 2.0 * std::numbers::pi * r;
+            break;
+          }
+          default: {
+            // A 2r by 2r rectangle with a half disc of radius r at each end.
+            const double r = 23.5 * size;
+            area = 4.0 * r * r + std::numbers::pi * r * r;
+            perimeter = 4.0 * r + 2.0 * std::numbers::pi * r;
+            break;
+          }
+        }
+        const at::Tensor coverage =
+            render_shapes3d_coverage(Shapes3dFactors{0, 0, 0, scale, shape, orientation});
+        const double covered = coverage[kObjectChannel].sum().item<double>();
+        SCOPED_TRACE(
+            testing::Message() << "shape " << shape << " scale " << scale << " orientation "
+                               << orientation << " exact area " << area);
 
-      // Anti-aliased pixels on the object's edge mix the object with the floor or the wall, so
-      // both hues change them. Every shared pixel must therefore lie on the object's edge.
-      const at::Tensor object_outline = edge_band(object);
-      EXPECT_EQ((object & floor & ~object_outline).sum().item<int64_t>(), 0);
-      EXPECT_EQ((object & wall & ~object_outline).sum().item<int64_t>(), 0);
-
-      // The floor's edge is a straight, anti-aliased line at the horizon and along its slanted
-      // sides, so floor and wall share at most that line. It covers 64 pixels at the horizon
-      // and about 6 rows of each slanted side.
-      EXPECT_LE((floor & wall).sum().item<int64_t>(), 64 + 2 * 8);
-
-      // The object is not hidden by the scene, so its hue changes a sizeable region.
-      EXPECT_GT(object.sum().item<int64_t>(), 100);
+        // OpenCV's anti-aliased fill (4.6) shades a rim outside the exact outline, so the covered
+        // area exceeds the exact one. The rim adds as much area as widening the outline by less
+        // than one canvas pixel (about 0.8 for the sphere, measured). Widening a convex outline of
+        // perimeter P by w adds P w + pi w^2 (Steiner's formula).
+        EXPECT_GE(covered, area);
+        EXPECT_LE(
+            covered,
+            area + perimeter * kCanvasPixel + std::numbers::pi * kCanvasPixel * kCanvasPixel);
+      }
     }
   }
 }

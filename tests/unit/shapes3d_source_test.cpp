@@ -40,7 +40,7 @@ std::set<FactorTuple> factor_tuples(const Dataset& dataset) {
 }
 
 TEST(Shapes3dSource, ImagesAndFactorsHaveExpectedShapes) {
-  const DataSplit split = load_shapes3d_rendered(shapes3d_data(40, 12), /*seed=*/3);
+  const DataSplit split = load_shapes3d_rendered(shapes3d_data(40, 12), {}, /*seed=*/3);
   EXPECT_EQ(split.train.images.sizes(), at::IntArrayRef({40, 3, 64, 64}));
   EXPECT_EQ(split.test.images.sizes(), at::IntArrayRef({12, 3, 64, 64}));
   EXPECT_GE(split.train.images.min().item<float>(), 0.0F);
@@ -54,7 +54,7 @@ TEST(Shapes3dSource, ImagesAndFactorsHaveExpectedShapes) {
 }
 
 TEST(Shapes3dSource, TrainAndTestPoolsAreDisjoint) {
-  const DataSplit split = load_shapes3d_rendered(shapes3d_data(300, 300), /*seed=*/3);
+  const DataSplit split = load_shapes3d_rendered(shapes3d_data(300, 300), {}, /*seed=*/3);
   const auto train = factor_tuples(split.train);
   const auto test = factor_tuples(split.test);
   EXPECT_EQ(train.size(), 300U);
@@ -65,15 +65,15 @@ TEST(Shapes3dSource, TrainAndTestPoolsAreDisjoint) {
 }
 
 TEST(Shapes3dSource, SameSeedSameImages) {
-  const DataSplit first = load_shapes3d_rendered(shapes3d_data(8, 4), /*seed=*/9);
-  const DataSplit second = load_shapes3d_rendered(shapes3d_data(8, 4), /*seed=*/9);
+  const DataSplit first = load_shapes3d_rendered(shapes3d_data(8, 4), {}, /*seed=*/9);
+  const DataSplit second = load_shapes3d_rendered(shapes3d_data(8, 4), {}, /*seed=*/9);
   EXPECT_TRUE(first.train.images.equal(second.train.images));
   EXPECT_TRUE(first.test.labels.equal(second.test.labels));
 }
 
 TEST(Shapes3dSource, TrainPoolLimitEnforced) {
   try {
-    load_shapes3d_rendered(shapes3d_data(13'501, 10), /*seed=*/1);
+    load_shapes3d_rendered(shapes3d_data(13'501, 10), {}, /*seed=*/1);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& error) {
     EXPECT_THAT(

@@ -65,7 +65,7 @@ DataSplit two_class_data() {
   const at::Tensor labels = at::arange(2, at::kLong).repeat_interleave(10);
   const at::Tensor images =
       labels.to(at::kFloat).reshape({20, 1, 1, 1}).expand({20, 1, 2, 2}).contiguous();
-  Dataset dataset{images, labels, "class", 2};
+  Dataset dataset{images, labels, "class", 2, {}};
   return {dataset, dataset};
 }
 
@@ -75,13 +75,13 @@ struct TrainFixture {
   RunFolder folder = RunFolder::create(root.path(), "train-test", "");
 };
 
-void run_train_step(TrainFixture& fixture, GenerativeModel& model) {
+void run_train_step(TrainFixture& fixture, GenerativeModel& model, DataSplit data = two_class_data()) {
   const StepKind* kind = find_step_kind("train");
   Parameters parameters = default_parameters(kind->parameters);
   parameters.set("on", std::string("images"));
   parameters.set("decoding_train", std::int64_t{10});
   parameters.set("decoding_test", std::int64_t{10});
-  RunContext context(fixture.scenario, fixture.folder, two_class_data());
+  RunContext context(fixture.scenario, fixture.folder, std::move(data));
   context.neocortex = &model;
   context.step_number = 1;
   kind->create(parameters)->run(context);
@@ -128,6 +128,25 @@ TEST(TrainStep, MeasuresDecodingEveryEpoch) {
   EXPECT_THAT(metrics, HasSubstr("\n0,,,,"));
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
   EXPECT_THAT(metrics, ::testing::ContainsRegex("\n1,10,9,1,[0-9.]+,1,"));
+}
+
+TEST(TrainStep, DecodesEveryFactorIntoItsOwnColumn) {
+  TrainFixture fixture;
+  DivergingModel model(/*good_epochs=*/1);
+  DataSplit data = two_class_data();
+  // "inverse" is carried by the latents as well as the label; "index_parity" alternates within
+  // each class, which latents of one value per class cannot separate.
+  data.test.factors["inverse"] = 1 - data.test.labels;
+  data.test.factors["index_parity"] = at::arange(20, at::kLong).remainder(2);
+  EXPECT_THROW(run_train_step(fixture, model, data), TrainingDivergedError);
+  const std::string metrics = test_support::read_text(fixture.folder.file("metrics.csv"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("test_reconstruction_error,decoding_accuracy,decoding_index_parity,"
+                "decoding_inverse,seconds"));
+  // Epoch 1: label and inverse decode perfectly; the parity classifier is right only where its
+  // one guess per class happens to match, at most 0.6 of 10 scored items.
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("\n1,10,9,1,[0-9.]+,1,0(\\.[0-6][0-9]*)?,1,"));
 }
 
 }  // namespace

@@ -23,6 +23,9 @@
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
+// Runs 'genmem shapes3d-figures'. Defined in shapes3d_figures.cpp.
+int shapes3d_figures_command(const std::vector<std::string>& arguments);
+
 namespace {
 
 // Exit codes: 0 success, 1 a run or input failed, 2 the command line was invalid, 130 the run
@@ -37,6 +40,7 @@ Commands:
   run SCENARIO        run a scenario and write its results to a new run folder
   validate SCENARIO   check a scenario and print it with every default filled in
   plugins             list the plugins found; --describe NAME shows one plugin's parameters
+  shapes3d-figures    write the Shapes3D figures of docs/figures (for maintainers)
 
 Run 'genmem COMMAND --help' for a command's options.
 )";
@@ -124,7 +128,10 @@ int run_command(const std::vector<std::string>& arguments) {
       po::value(&output),
       "run folder to create (must not exist or be empty); default runs/<name>/<UTC time>")(
       "seed", po::value(&seed), "seed for every random generator, replacing scenario.seed")(
-      "threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
+      "threads", po::value(&threads), "LibTorch threads, replacing scenario.threads")(
+      "recompute-replays",
+      "recompute replays even when an earlier run with the same memory, data and replay "
+      "settings saved them");
   const auto parsed = parse_scenario_command("run", arguments, options, scenario);
   if (!parsed) {
     return EXIT_SUCCESS;
@@ -146,6 +153,7 @@ int run_command(const std::vector<std::string>& arguments) {
   if (values.count("threads") > 0) {
     run.threads = threads;
   }
+  run.recompute_replays = values.count("recompute-replays") > 0;
 
   const genmem::RunOutcome outcome = genmem::run_scenario(run);
   std::cout << "Run complete in " << fmt::format("{:.1f}", outcome.seconds)
@@ -319,8 +327,11 @@ int main(int argc, char** argv) {
     if (command == "plugins") {
       return plugins_command(arguments);
     }
-    std::cerr << "genmem: unknown command '" << command << "'; the commands are run, validate and "
-              << "plugins (genmem --help)\n";
+    if (command == "shapes3d-figures") {
+      return shapes3d_figures_command(arguments);
+    }
+    std::cerr << "genmem: unknown command '" << command << "'; the commands are run, validate, "
+              << "plugins and shapes3d-figures (genmem --help)\n";
     return kExitUsage;
   } catch (const po::error& error) {
     std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command

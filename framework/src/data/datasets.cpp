@@ -95,11 +95,27 @@ fs::path resolve_data_dir(const Parameters& data, const fs::path& scenario_file)
   return "data";
 }
 
-DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::uint64_t seed) {
-  if (data.get_string("source") == "shapes3d_rendered") {
-    return load_shapes3d_rendered(data, seed);
+fs::path resolve_data_file(const Parameters& data, const fs::path& scenario_file) {
+  const std::string& file = data.get_string("file");
+  if (file.empty()) {
+    return resolve_data_dir(data, scenario_file) / "shapes3d" / "3dshapes.h5";
   }
-  const fs::path dir = resolve_data_dir(data, scenario_file) / data.get_string("source");
+  const fs::path path(file);
+  return path.is_absolute() ? path : scenario_file.parent_path() / path;
+}
+
+DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::uint64_t seed) {
+  const std::string& source = data.get_string("source");
+  if (source == "shapes3d_rendered") {
+    const fs::path cache = data.get_bool("render_cache")
+        ? resolve_data_dir(data, scenario_file) / "shapes3d_rendered"
+        : fs::path();
+    return load_shapes3d_rendered(data, cache, seed);
+  }
+  if (source == "shapes3d") {
+    return load_shapes3d_file(data, resolve_data_file(data, scenario_file), seed);
+  }
+  const fs::path dir = resolve_data_dir(data, scenario_file) / source;
   const bool shuffle = data.get_string("order") == "shuffled";
 
   DataSplit split;

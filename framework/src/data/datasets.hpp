@@ -34,6 +34,11 @@ struct DataSplit {
 std::filesystem::path resolve_data_dir(
     const Parameters& data, const std::filesystem::path& scenario_file);
 
+/// Returns the data file of the `shapes3d` source: `[data] file` relative to the scenario file,
+/// else `shapes3d/3dshapes.h5` in the data folder.
+std::filesystem::path resolve_data_file(
+    const Parameters& data, const std::filesystem::path& scenario_file);
+
 /// Loads the `[data]` table's source and selects `train_items` and `test_items`, shuffled with
 /// `seed` when `order = "shuffled"`.
 DataSplit load_data(

@@ -16,6 +16,10 @@ inline constexpr int kOrientations = 15;
 inline constexpr int kShapes3dFactorCount = 6;
 inline constexpr std::int64_t kShapes3dRecords = 480000;
 
+/// Version of the renderer's images, raised whenever any rendered pixel changes, so that cached
+/// scenes from an older renderer are never reused.
+inline constexpr int kShapes3dRendererVersion = 2;
+
 /// Image side length of a rendered scene in pixels.
 inline constexpr int kShapes3dImageSize = 64;
 
@@ -51,6 +55,14 @@ std::int64_t shapes3d_record_of(const Shapes3dFactors& factors);
 /// follows the 3dshapes factor layout, not a copy of DeepMind's images. Rendering is
 /// deterministic.
 at::Tensor render_shapes3d(const Shapes3dFactors& factors);
+
+/// Computes how much of each output pixel the wall, the floor and the object of the scene of
+/// `factors` cover, as float32 `[3, 64, 64]` with channels wall, floor, object. The coverage is
+/// what stays visible after nearer surfaces occlude farther ones, averaged over the 256x256
+/// canvas with the same area reduction as render_shapes3d, so the three channels sum to 1 at
+/// each pixel up to float rounding. A pixel where a surface's coverage is 0 keeps its value when
+/// that surface's hue changes. Throws std::out_of_range for an invalid factor index.
+at::Tensor render_shapes3d_coverage(const Shapes3dFactors& factors);
 
 /// Renders the scenes of int64 record indices `records [N]` as float32 `[N, 3, 64, 64]` in
 /// [0, 1], equal to render_shapes3d divided by 255.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 
 #include <genmem/parameters.hpp>
 
@@ -12,7 +13,16 @@ namespace genmem {
 /// order of all 480,000 factor combinations is cut to its first 15,000 records. The first 13,500
 /// are the training pool and the last 1,500 the test pool, and `train_items` and `test_items` are
 /// taken from each pool in the way `[data] order` selects. Labels are the object's shape (4
-/// classes), and `Dataset::factors` has all six factors.
-DataSplit load_shapes3d_rendered(const Parameters& data, std::uint64_t seed);
+/// classes), and `Dataset::factors` has all six factors. When `cache_dir` is not empty, the
+/// rendered images of each pool's selection are kept there and reused by later loads.
+DataSplit load_shapes3d_rendered(
+    const Parameters& data, const std::filesystem::path& cache_dir, std::uint64_t seed);
+
+/// Reads the `shapes3d` source's split from DeepMind's `3dshapes.h5` at `file`, with the same
+/// record order, pools and selection as load_shapes3d_rendered. A file with fewer records than
+/// the published 480,000 is cut to its first min(15,000, N) records in the seeded order, and
+/// the last tenth of those form the test pool.
+DataSplit load_shapes3d_file(
+    const Parameters& data, const std::filesystem::path& file, std::uint64_t seed);
 
 }  // namespace genmem

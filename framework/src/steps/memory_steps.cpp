@@ -1,6 +1,11 @@
 // The hippocampus steps: store the training images, and replay them from noise.
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -10,10 +15,12 @@
 
 #include "analysis/metrics.hpp"
 #include "outputs/image_grid.hpp"
+#include "outputs/tensor_file.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
 namespace genmem {
+namespace fs = std::filesystem;
 
 AssociativeMemory& require_hippocampus(RunContext& context, const char* step) {
   if (context.hippocampus == nullptr) {
@@ -41,6 +48,103 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Replays saved in a run folder: the recalled states, and each cue's steps and convergence.
+constexpr const char* kReplayStatesFile = "replays/states.bin";
+constexpr const char* kReplayStepsFile = "replays/steps.bin";
+
+std::string tensor_hash(const at::Tensor& tensor) {
+  const at::Tensor data = tensor.contiguous().cpu();
+  return stable_hash(
+      std::string_view(static_cast<const char*>(data.data_ptr()), data.nbytes()));
+}
+
+// What determines a replay step's result: the memory plugin and its settings, the stored
+// patterns, the cues and the step count. Patterns and cues enter by content hash, so any change
+// of data, seed or earlier steps gives a different key.
+std::string replay_key(
+    const RunContext& context,
+    const AssociativeMemory& memory,
+    const at::Tensor& cues,
+    std::int64_t max_steps) {
+  std::string key = fmt::format("genmem replays 1\nmemory plugin: {}\n", context.hippocampus_plugin);
+  for (const auto& [name, value] :
+       context.scenario.models.at(kHippocampus).parameters.values()) {
+    key += fmt::format("memory {}: {}\n", name, format_parameter_value(value));
+  }
+  const at::Tensor patterns = memory.patterns();
+  key += fmt::format(
+      "stored patterns: {} x {}, hash {}\ncues: {} x {}, hash {}\nmax_steps: {}\n",
+      patterns.size(0),
+      patterns.size(1),
+      tensor_hash(patterns),
+      cues.size(0),
+      cues.size(1),
+      tensor_hash(cues),
+      max_steps);
+  return key;
+}
+
+struct SavedReplays {
+  at::Tensor states;
+  at::Tensor steps_and_converged;
+  fs::path folder;
+};
+
+// Looks for a run folder one or two levels below each cache root whose replays were saved under
+// `key`. A damaged file is reported and skipped.
+std::optional<SavedReplays> find_saved_replays(
+    const std::vector<fs::path>& roots, const fs::path& own_folder, const std::string& key) {
+  std::vector<fs::path> candidates;
+  for (const fs::path& root : roots) {
+    std::error_code error;
+    for (fs::recursive_directory_iterator it(root, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it.depth() >= 1) {
+        it.disable_recursion_pending();
+      }
+      if (it->is_directory(error) && fs::exists(it->path() / kReplayStatesFile, error)
+          && !fs::equivalent(it->path(), own_folder, error)) {
+        candidates.push_back(it->path());
+      }
+    }
+  }
+  // The newest run first: run folder names are UTC times.
+  std::sort(candidates.rbegin(), candidates.rend());
+  for (const fs::path& folder : candidates) {
+    try {
+      std::optional<at::Tensor> states = read_tensor_file(folder / kReplayStatesFile, key);
+      if (!states) {
+        continue;
+      }
+      std::optional<at::Tensor> steps = read_tensor_file(folder / kReplayStepsFile, key);
+      if (!steps || steps->dim() != 2 || steps->size(1) != states->size(0)) {
+        spdlog::warn("replays in '{}' have no matching step counts; not reusing them", folder.string());
+        continue;
+      }
+      return SavedReplays{*states, *steps, folder};
+    } catch (const IoError& error) {
+      spdlog::warn("{}; not reusing those replays", error.what());
+    }
+  }
+  return std::nullopt;
+}
+
+// Hard-links the reused replay files into this run, so the run stays complete if the earlier run
+// is deleted; copies when the file system cannot link.
+void link_saved_replays(const fs::path& from, const RunFolder& output) {
+  std::error_code error;
+  fs::create_directories(output.file("replays"), error);
+  for (const char* name : {kReplayStatesFile, kReplayStepsFile}) {
+    fs::create_hard_link(from / name, output.file(name), error);
+    if (error) {
+      fs::copy_file(from / name, output.file(name), fs::copy_options::overwrite_existing, error);
+    }
+    if (error) {
+      spdlog::warn("could not keep a copy of '{}' in this run", (from / name).string());
+    }
+  }
 }
 
 class StoreStep final : public Step {
@@ -91,7 +195,8 @@ class ReplayStep final : public Step {
       : cues_(parameters.get_int("cues")),
         noise_(parameters.get_string("noise")),
         max_steps_(parameters.get_int("max_steps")),
-        figure_items_(parameters.get_int("figure_items")) {}
+        figure_items_(parameters.get_int("figure_items")),
+        cache_(parameters.get_bool("cache")) {}
 
   void run(RunContext& context) override {
     AssociativeMemory& memory = require_hippocampus(context, "replay");
@@ -113,7 +218,38 @@ class ReplayStep final : public Step {
       options.max_steps = max_steps_;
     }
     const auto start = std::chrono::steady_clock::now();
-    const RecallResult result = memory.recall(cues, options);
+    RecallResult result;
+    std::optional<SavedReplays> saved;
+    std::string key;
+    if (cache_) {
+      key = replay_key(context, memory, cues, max_steps_);
+      if (context.recompute_replays) {
+        spdlog::info("recomputing the replays (--recompute-replays)");
+      } else {
+        saved = find_saved_replays(context.cache_roots, context.output.path(), key);
+      }
+    }
+    if (saved) {
+      result.states = saved->states;
+      result.steps = saved->steps_and_converged[0];
+      result.converged = saved->steps_and_converged[1].to(at::kBool);
+      link_saved_replays(saved->folder, context.output);
+      spdlog::info(
+          "reusing the replays of '{}', saved with identical memory, data and replay settings; "
+          "pass --recompute-replays to recompute them",
+          saved->folder.string());
+    } else {
+      result = memory.recall(cues, options);
+      if (cache_) {
+        std::error_code error;
+        fs::create_directories(context.output.file("replays"), error);
+        write_tensor_file(context.output.file(kReplayStatesFile), key, result.states);
+        write_tensor_file(
+            context.output.file(kReplayStepsFile),
+            key,
+            at::stack({result.steps.to(at::kLong), result.converged.to(at::kLong)}));
+      }
+    }
     const double seconds = seconds_since(start);
 
     // Which stored memory each replay landed nearest to, and how the replays spread over classes.
@@ -137,6 +273,7 @@ class ReplayStep final : public Step {
     summary["mean_steps"] = result.steps.to(at::kDouble).mean().item<double>();
     summary["converged_fraction"] = result.converged.to(at::kDouble).mean().item<double>();
     summary["seconds"] = seconds;
+    summary["reused_from"] = saved ? saved->folder.string() : "";
     std::vector<double> fractions(
         counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
     summary["class_fractions"] = fractions;
@@ -162,6 +299,7 @@ class ReplayStep final : public Step {
   std::string noise_;
   std::int64_t max_steps_;
   std::int64_t figure_items_;
+  bool cache_;
 };
 
 }  // namespace
@@ -217,6 +355,11 @@ StepKind replay_step_kind() {
               "steps"),
           int_parameter(
               "figure_items", 10, 0, 100, "Cue and replay pairs drawn in figures/replay.png"),
+          bool_parameter(
+              "cache",
+              true,
+              "Save the replays in the run folder (replays/) and reuse those of an earlier run "
+              "whose memory, stored patterns, cues and steps were identical"),
       },
       [](const Parameters& parameters) { return std::make_unique<ReplayStep>(parameters); },
       {kHippocampus},

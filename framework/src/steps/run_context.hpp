@@ -1,5 +1,9 @@
 #pragma once
 
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
@@ -36,6 +40,12 @@ struct RunContext {
   at::Generator generator;
   /// Position of the running step, counting from 1, for messages.
   std::size_t step_number = 0;
+  /// Plugin name and version of the hippocampus, for cache keys.
+  std::string hippocampus_plugin;
+  /// Folders whose runs may hold reusable replays: each is searched one and two levels deep.
+  std::vector<std::filesystem::path> cache_roots;
+  /// Set by `genmem run --recompute-replays`: replay steps never reuse earlier replays.
+  bool recompute_replays = false;
 };
 
 /// Returns the hippocampus, or throws ConfigError saying the scenario needs one for `step`.

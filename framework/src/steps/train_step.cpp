@@ -3,6 +3,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -45,6 +49,8 @@ class ThreadCount {
 struct Measurement {
   double reconstruction_error = std::nan("");
   double decoding_accuracy = std::nan("");
+  /// Decoding accuracy of each generative factor the test set carries, by factor name.
+  std::map<std::string, double> factor_accuracy;
   double seconds = 0.0;
 };
 
@@ -53,6 +59,7 @@ class TrainStep final : public Step {
   explicit TrainStep(const Parameters& parameters)
       : source_(parameters.get_string("on")),
         measure_(parameters.get_bool("measure")),
+        decode_factors_(parameters.get_bool("decode_factors")),
         decoding_{
             parameters.get_int("decoding_train"),
             parameters.get_int("decoding_test"),
@@ -78,16 +85,20 @@ class TrainStep final : public Step {
       }
       last = measurement;
       last_report = report;
-      context.metrics.add_row({
+      std::vector<std::pair<std::string, double>> row = {
           {"epoch", static_cast<double>(report.epoch)},
           {"loss", report.loss},
           {"reconstruction", report.reconstruction},
           {"kl", report.kl},
           {"test_reconstruction_error", measurement.reconstruction_error},
           {"decoding_accuracy", measurement.decoding_accuracy},
-          {"seconds", report.seconds},
-          {"measure_seconds", measurement.seconds},
-      });
+      };
+      for (const auto& [factor, accuracy] : measurement.factor_accuracy) {
+        row.emplace_back("decoding_" + factor, accuracy);
+      }
+      row.emplace_back("seconds", report.seconds);
+      row.emplace_back("measure_seconds", measurement.seconds);
+      context.metrics.add_row(row);
       context.output.write("metrics.csv", context.metrics.to_csv());
       if (report.epoch > 0) {
         context.output.save_checkpoint(
@@ -139,6 +150,10 @@ class TrainStep final : public Step {
       summary["decoding_accuracy_after"] = last.decoding_accuracy;
       summary["reconstruction_error_before"] = first.reconstruction_error;
       summary["reconstruction_error_after"] = last.reconstruction_error;
+      for (const auto& [factor, accuracy] : last.factor_accuracy) {
+        summary["factor_decoding_before"][factor] = first.factor_accuracy.at(factor);
+        summary["factor_decoding_after"][factor] = accuracy;
+      }
     }
   }
 
@@ -167,6 +182,12 @@ class TrainStep final : public Step {
     measurement.reconstruction_error =
         reconstruction_error(test.images, model.decode(encoding.mean));
     measurement.decoding_accuracy = decoding_accuracy(encoding.mean, test.labels, decoding_);
+    if (decode_factors_) {
+      for (const auto& [factor, values] : test.factors) {
+        measurement.factor_accuracy[factor] =
+            decoding_accuracy(encoding.mean, values, decoding_);
+      }
+    }
     measurement.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return measurement;
@@ -174,6 +195,7 @@ class TrainStep final : public Step {
 
   std::string source_;
   bool measure_;
+  bool decode_factors_;
   DecodingOptions decoding_;
   std::int64_t threads_;
 };
@@ -194,6 +216,11 @@ StepKind train_step_kind() {
               "measure",
               true,
               "Measure test reconstruction error and semantic decoding accuracy every epoch"),
+          bool_parameter(
+              "decode_factors",
+              true,
+              "Also decode every generative factor the data carries (the Shapes3D sources' six "
+              "factors), each into its own metrics column decoding_<factor>"),
           int_parameter(
               "decoding_train",
               200,
