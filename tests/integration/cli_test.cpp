@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
+#include "shapes3d_test_file.hpp"
 #include "test_support.hpp"
 
 namespace genmem {
@@ -274,6 +275,120 @@ TEST(Cli, DamagedSavedReplaysAreRecomputed) {
   EXPECT_THAT(second.err, HasSubstr("is damaged (its size does not match its header)"));
   EXPECT_EQ(replay_summary(dir, "second")["reused_from"], "");
   EXPECT_GT(fs::file_size(dir / "second/replays/states.bin"), fs::file_size(states));
+}
+
+const fs::path kTinyShapes3d = kSource / "tests/fixtures/scenarios/tiny_shapes3d.toml";
+
+TEST(Cli, Shapes3dScenarioRunsOnRenderedScenes) {
+  TempDir dir;
+  const Result result =
+      run_genmem("run " + kTinyShapes3d.string() + " -q --output " + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string metrics = read_text(dir / "run/metrics.csv");
+  // The shape label, then every factor in name order, each decoded every epoch.
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("decoding_accuracy,decoding_floor_hue,decoding_object_hue,decoding_orientation,"
+                "decoding_scale,decoding_shape,decoding_wall_hue,seconds"));
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  EXPECT_EQ(summary["stored_patterns"].get<int>(), 300);
+  // The label is the shape, so its two decoding columns agree.
+  EXPECT_EQ(
+      summary["training"]["decoding_accuracy_after"],
+      summary["training"]["factor_decoding_after"]["shape"]);
+}
+
+TEST(Cli, Shapes3dScenarioRunsUnchangedOnHdf5File) {
+  TempDir dir;
+  test_support::Shapes3dTestLayout layout;
+  layout.records = 2000;  // a training pool of 1,800 and a test pool of 200
+  test_support::write_shapes3d_test_file(dir / "3dshapes.h5", layout);
+  const Result result = run_genmem(
+      "run " + kTinyShapes3d.string() + " -q --set data.source=shapes3d --set data.file="
+      + (dir / "3dshapes.h5").string() + " --output " + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("has 2000 records, not the published 480000"));
+  const std::string resolved = read_text(dir / "run/scenario.toml");
+  EXPECT_THAT(resolved, HasSubstr("source = 'shapes3d'"));
+  EXPECT_THAT(resolved, HasSubstr("file = '" + (dir / "3dshapes.h5").string() + "'"));
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  EXPECT_EQ(summary["stored_patterns"].get<int>(), 300);
+}
+
+TEST(Cli, Shapes3dFileWithWrongLayoutLeavesNoRunFolder) {
+  TempDir dir;
+  test_support::Shapes3dTestLayout layout;
+  layout.image_side = 32;
+  test_support::write_shapes3d_test_file(dir / "3dshapes.h5", layout);
+  const Result result = run_genmem(
+      "run " + kTinyShapes3d.string() + " -q --set data.source=shapes3d --set data.file="
+      + (dir / "3dshapes.h5").string() + " --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("dataset 'images' has shape [200, 32, 32, 3], expected [N, 64, 64, 3]"));
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}
+
+TEST(Cli, QuickDistortionsMakeDigitsPrototypical) {
+  TempDir dir;
+  const fs::path scenario = kSource / "scenarios/mnist/prototypical-distortions-quick.toml";
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --output " + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto& variance = summary["class_variance"];
+  EXPECT_TRUE(variance["outputs_less_variable_for_every_class"].get<bool>());
+  ASSERT_EQ(variance["classes"].size(), 10U);
+  for (const auto& entry : variance["classes"]) {
+    EXPECT_LT(entry["outputs"]["mean"].get<double>(), entry["inputs"]["mean"].get<double>())
+        << "digit " << entry["class"];
+  }
+  const auto& t_test = variance["t_test"];
+  EXPECT_EQ(t_test["pairs"].get<int>(), 7840);
+  EXPECT_LT(t_test["ci95_high"].get<double>(), 0.0);
+  EXPECT_LT(t_test["p_value"].get<double>(), 1e-6);
+  EXPECT_LT(t_test["cohens_d"].get<double>(), 0.0);
+  const std::string csv = read_text(dir / "run/class_variance.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 21);  // header and 2 rows per digit
+  EXPECT_TRUE(fs::exists(dir / "run/figures/class_variance_bars.png"));
+  EXPECT_TRUE(fs::exists(dir / "run/figures/class_variance_box.png"));
+}
+
+TEST(Cli, ClassVarianceNeedsEnoughImagesPerClass) {
+  TempDir dir;
+  const fs::path scenario = kSource / "scenarios/mnist/prototypical-distortions-quick.toml";
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.4.per_class=200 --set models.neocortex.epochs=1 --set steps.2.cues=200"
+      + " --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("(class_variance): the test set has only"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("but per_class is 200; raise [data] test_items"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "failed");
+}
+
+TEST(Cli, QuickShapes3dConsolidationLearnsShape) {
+  TempDir dir;
+  // The quick scenario cut to 4 of its 8 epochs and without the t-SNE map.
+  const fs::path scenario = kSource / "scenarios/shapes3d/consolidation-quick.toml";
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set models.neocortex.epochs=4 --set steps.4.latent_map=none --output "
+      + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto& training = summary["training"];
+  EXPECT_EQ(training["epochs"].get<int>(), 4);
+  EXPECT_GT(
+      training["decoding_accuracy_after"].get<double>(),
+      training["decoding_accuracy_before"].get<double>());
+  EXPECT_LT(
+      training["reconstruction_error_after"].get<double>(),
+      0.2 * training["reconstruction_error_before"].get<double>());
+  EXPECT_GT(summary["replay"]["distinct_memories"].get<int>(), 400);
 }
 
 }  // namespace

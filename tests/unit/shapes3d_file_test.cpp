@@ -1,14 +1,11 @@
 // The shapes3d source against small files in 3dshapes.h5's layout, written here with the HDF5
 // C library.
 
-#include <array>
 #include <string>
-#include <vector>
 
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <hdf5.h>
 
 #include <genmem/error.hpp>
 
@@ -17,6 +14,7 @@
 #include "data/shapes3d_renderer.hpp"
 #include "data/shapes3d_source.hpp"
 #include "scenario_schema.hpp"
+#include "shapes3d_test_file.hpp"
 #include "test_support.hpp"
 
 namespace genmem {
@@ -25,80 +23,12 @@ namespace {
 using test_support::TempDir;
 using ::testing::HasSubstr;
 
-// Record i of a test file holds the factors of published record kStride * i, and every pixel of
-// its image equals i % 256, so each image names its record.
-constexpr std::int64_t kStride = 997;
+using test_support::kShapes3dTestStride;
+using test_support::Shapes3dTestLayout;
 
-std::array<double, kShapes3dFactorCount> factor_values(std::int64_t record) {
-  const Shapes3dFactors f = shapes3d_factors_of(record);
-  return {
-      shapes3d_factor_value(0, f.floor_hue),
-      shapes3d_factor_value(1, f.wall_hue),
-      shapes3d_factor_value(2, f.object_hue),
-      shapes3d_factor_value(3, f.scale),
-      shapes3d_factor_value(4, f.shape),
-      shapes3d_factor_value(5, f.orientation)};
-}
-
-void write_dataset(
-    hid_t file,
-    const char* name,
-    const std::vector<hsize_t>& dims,
-    hid_t file_type,
-    hid_t memory_type,
-    const void* data) {
-  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t dataset =
-      H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  H5Dclose(dataset);
-  H5Sclose(space);
-}
-
-struct FileLayout {
-  std::int64_t records = 200;
-  std::int64_t image_side = 64;
-  std::int64_t label_columns = kShapes3dFactorCount;
-  bool write_images = true;
-  bool write_labels = true;
-  bool float_images = false;
-  double label_offset = 0.0;  // added to record 7's orientation, to move it off its grid
-};
-
-std::filesystem::path write_shapes3d_file(const TempDir& dir, const FileLayout& layout) {
+std::filesystem::path write_shapes3d_file(const TempDir& dir, const Shapes3dTestLayout& layout) {
   const std::filesystem::path path = dir / "3dshapes.h5";
-  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  const auto n = static_cast<std::size_t>(layout.records);
-  if (layout.write_images) {
-    const auto side = static_cast<hsize_t>(layout.image_side);
-    const std::size_t image_bytes = side * side * 3;
-    std::vector<std::uint8_t> images(n * image_bytes);
-    for (std::size_t i = 0; i < n; ++i) {
-      std::fill_n(images.begin() + static_cast<std::ptrdiff_t>(i * image_bytes), image_bytes, i % 256);
-    }
-    if (layout.float_images) {
-      const std::vector<float> floats(images.begin(), images.end());
-      write_dataset(
-          file, "images", {n, side, side, 3}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, floats.data());
-    } else {
-      write_dataset(
-          file, "images", {n, side, side, 3}, H5T_STD_U8LE, H5T_NATIVE_UCHAR, images.data());
-    }
-  }
-  if (layout.write_labels) {
-    const auto columns = static_cast<std::size_t>(layout.label_columns);
-    std::vector<double> labels(n * columns);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto values = factor_values(static_cast<std::int64_t>(i) * kStride);
-      for (std::size_t j = 0; j < columns; ++j) {
-        labels[i * columns + j] = j < values.size() ? values[j] : 0.0;
-      }
-    }
-    labels[7 * columns + 5] += layout.label_offset;
-    write_dataset(
-        file, "labels", {n, columns}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, labels.data());
-  }
-  H5Fclose(file);
+  test_support::write_shapes3d_test_file(path, layout);
   return path;
 }
 
@@ -132,7 +62,7 @@ TEST(Shapes3dFile, ReadsImagesAndFactorsOfChosenRecords) {
       const auto record =
           static_cast<std::int64_t>(std::lround(dataset->images[i][0][0][0].item<float>() * 255));
       EXPECT_TRUE(at::all(dataset->images[i] == dataset->images[i][0][0][0]).item<bool>());
-      const Shapes3dFactors expected = shapes3d_factors_of(record * kStride);
+      const Shapes3dFactors expected = shapes3d_factors_of(record * kShapes3dTestStride % kShapes3dRecords);
       EXPECT_EQ(dataset->factors.at("floor_hue")[i].item<std::int64_t>(), expected.floor_hue);
       EXPECT_EQ(dataset->factors.at("wall_hue")[i].item<std::int64_t>(), expected.wall_hue);
       EXPECT_EQ(dataset->factors.at("object_hue")[i].item<std::int64_t>(), expected.object_hue);
@@ -176,14 +106,14 @@ TEST(Shapes3dFile, NonHdf5FileRejected) {
 
 TEST(Shapes3dFile, MissingDatasetNamed) {
   const TempDir dir;
-  FileLayout layout;
+  Shapes3dTestLayout layout;
   layout.write_labels = false;
   EXPECT_THAT(load_error(write_shapes3d_file(dir, layout)), HasSubstr("has no dataset 'labels'"));
 }
 
 TEST(Shapes3dFile, WrongImageTypeNamed) {
   const TempDir dir;
-  FileLayout layout;
+  Shapes3dTestLayout layout;
   layout.float_images = true;
   EXPECT_THAT(
       load_error(write_shapes3d_file(dir, layout)),
@@ -192,7 +122,7 @@ TEST(Shapes3dFile, WrongImageTypeNamed) {
 
 TEST(Shapes3dFile, WrongImageShapeNamed) {
   const TempDir dir;
-  FileLayout layout;
+  Shapes3dTestLayout layout;
   layout.image_side = 32;
   EXPECT_THAT(
       load_error(write_shapes3d_file(dir, layout)),
@@ -201,7 +131,7 @@ TEST(Shapes3dFile, WrongImageShapeNamed) {
 
 TEST(Shapes3dFile, WrongLabelShapeNamed) {
   const TempDir dir;
-  FileLayout layout;
+  Shapes3dTestLayout layout;
   layout.label_columns = 5;
   EXPECT_THAT(
       load_error(write_shapes3d_file(dir, layout)),
@@ -210,7 +140,7 @@ TEST(Shapes3dFile, WrongLabelShapeNamed) {
 
 TEST(Shapes3dFile, OffGridLabelNamesRecordAndFactor) {
   const TempDir dir;
-  FileLayout layout;
+  Shapes3dTestLayout layout;
   layout.label_offset = 2.0;
   const auto path = write_shapes3d_file(dir, layout);
   const Shapes3dFile file(path);

@@ -263,7 +263,7 @@ TEST(Shapes3dRenderer, ObjectCoverageMatchesProjectedArea) {
             // A box of half width h and height 2h. Each visible face adds its area times the
             // cosine between its normal and the view direction, and the outline lies inside a
             // box of width w and height 2h cos(e) + w sin(e).
-            const double h = 34.0 * size;
+            const double h = 46.0 * size;
             const double spread = std::abs(std::cos(turn)) + std::abs(std::sin(turn));
             area = 4.0 * h * h * (sin_e + cos_e * spread);
             const double width = 2.0 * h * spread;
@@ -274,7 +274,7 @@ TEST(Shapes3dRenderer, ObjectCoverageMatchesProjectedArea) {
             // An upright cylinder of radius r and height 2r: a 2r by 2r cos(e) rectangle with
             // half an ellipse of semi-axes r and r sin(e) at each end. The ellipse perimeter is
             // Ramanujan's approximation, within 0.01% for this shape.
-            const double r = 34.0 * size;
+            const double r = 46.0 * size;
             const double b = r * sin_e;
             area = 4.0 * r * r * cos_e + std::numbers::pi * r * b;
             const double ellipse =
@@ -283,14 +283,14 @@ TEST(Shapes3dRenderer, ObjectCoverageMatchesProjectedArea) {
             break;
           }
           case 2: {
-            const double r = 39.0 * size;
+            const double r = 52.5 * size;
             area = std::numbers::pi * r * r;
             perimeter = 2.0 * std::numbers::pi * r;
             break;
           }
           default: {
             // A 2r by 2r rectangle with a half disc of radius r at each end.
-            const double r = 23.5 * size;
+            const double r = 31.5 * size;
             area = 4.0 * r * r + std::numbers::pi * r * r;
             perimeter = 4.0 * r + 2.0 * std::numbers::pi * r;
             break;

@@ -289,20 +289,20 @@ Layer object_layer(int shape, double scale, double degrees) {
   Layer layer;
   switch (shape) {
     case 0:
-      draw_cube(layer, 34.0 * scale, degrees);
+      draw_cube(layer, 46.0 * scale, degrees);
       break;
     case 1:
-      draw_cylinder(layer, 34.0 * scale);
+      draw_cylinder(layer, 46.0 * scale);
       break;
     case 2: {
-      const double radius = 39.0 * scale;
+      const double radius = 52.5 * scale;
       draw_capsule(layer, radius, kObjectBaseY - radius, kObjectBaseY - radius);
       break;
     }
     default: {
       // NOTE: the capsule, sphere and cylinder are symmetric about the vertical axis, so only the
       // cube shows the orientation factor.
-      const double radius = 23.5 * scale;
+      const double radius = 31.5 * scale;
       draw_capsule(layer, radius, kObjectBaseY - 3.0 * radius, kObjectBaseY - radius);
       break;
     }

@@ -18,7 +18,7 @@ inline constexpr std::int64_t kShapes3dRecords = 480000;
 
 /// Version of the renderer's images, raised whenever any rendered pixel changes, so that cached
 /// scenes from an older renderer are never reused.
-inline constexpr int kShapes3dRendererVersion = 2;
+inline constexpr int kShapes3dRendererVersion = 3;
 
 /// Image side length of a rendered scene in pixels.
 inline constexpr int kShapes3dImageSize = 64;

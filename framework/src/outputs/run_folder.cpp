@@ -14,10 +14,17 @@ namespace genmem {
 namespace fs = std::filesystem;
 
 void write_file_atomically(const fs::path& path, const std::string& content) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  });
+}
+
+void write_file_atomically(
+    const fs::path& path, const std::function<void(std::ostream&)>& write) {
   const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    write(out);
     out.flush();
     if (!out) {
       std::error_code ignored;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <string>
 
 namespace genmem {
@@ -12,6 +13,11 @@ std::string format_utc_now(const char* format);
 /// Writes `content` to `path` through a temporary file in the same folder and a rename, so a
 /// reader never sees a half-written file. Throws IoError naming the path.
 void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+
+/// Writes `path` in the same way, with `write` filling the temporary file's stream. Throws
+/// IoError when the stream fails.
+void write_file_atomically(
+    const std::filesystem::path& path, const std::function<void(std::ostream&)>& write);
 
 /// The folder one run writes into. It is created new and never reused: an existing, non-empty
 /// folder is rejected, so an earlier run's results are never overwritten.

@@ -7,9 +7,10 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <genmem/error.hpp>
+
+#include "outputs/run_folder.hpp"
 
 namespace genmem {
 namespace fs = std::filesystem;
@@ -49,7 +50,7 @@ std::optional<at::ScalarType> type_of(std::uint32_t code) {
 }
 
 template <typename T>
-void put(std::ofstream& out, const T& value) {
+void put(std::ostream& out, const T& value) {
   out.write(reinterpret_cast<const char*>(&value), sizeof(value));
 }
 
@@ -77,9 +78,7 @@ std::string stable_hash(std::string_view bytes) {
 void write_tensor_file(const fs::path& path, const std::string& tag, const at::Tensor& tensor) {
   const at::Tensor data = tensor.contiguous().cpu();
   const std::uint32_t code = type_code(data.scalar_type());
-  const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write(kMagic.data(), kMagic.size());
     put(out, code);
     put(out, static_cast<std::uint32_t>(data.dim()));
@@ -89,23 +88,8 @@ void write_tensor_file(const fs::path& path, const std::string& tag, const at::T
     put(out, static_cast<std::uint64_t>(tag.size()));
     out.write(tag.data(), static_cast<std::streamsize>(tag.size()));
     out.write(
-        static_cast<const char*>(data.data_ptr()),
-        static_cast<std::streamsize>(data.nbytes()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temporary, ignored);
-      throw IoError(fmt::format(
-          "could not write '{}'; check that the folder exists, is writable and has free space",
-          path.string()));
-    }
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    throw IoError(fmt::format("could not rename the temporary file to '{}'", path.string()));
-  }
+        static_cast<const char*>(data.data_ptr()), static_cast<std::streamsize>(data.nbytes()));
+  });
 }
 
 std::optional<at::Tensor> read_tensor_file(const fs::path& path, const std::string& tag) {

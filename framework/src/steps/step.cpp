@@ -21,6 +21,7 @@ const std::vector<StepKind>& step_kinds() {
       replay_step_kind(),
       train_step_kind(),
       evaluate_step_kind(),
+      class_variance_step_kind(),
   };
   return kinds;
 }

@@ -46,5 +46,6 @@ StepKind store_step_kind();
 StepKind replay_step_kind();
 StepKind train_step_kind();
 StepKind evaluate_step_kind();
+StepKind class_variance_step_kind();
 
 }  // namespace genmem

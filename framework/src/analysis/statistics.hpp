@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace genmem {
+
+/// A paired-samples t-test of `after - before`, as scipy.stats.ttest_rel computes it.
+struct PairedTTest {
+  std::int64_t pairs = 0;
+  double mean_difference = 0.0;
+  /// Sample standard deviation of the differences (n - 1 in the denominator).
+  double sd_difference = 0.0;
+  double t = 0.0;
+  double degrees_of_freedom = 0.0;
+  /// Two-sided p-value.
+  double p_value = 1.0;
+  /// Confidence interval of the mean difference at `confidence`.
+  double ci_low = 0.0;
+  double ci_high = 0.0;
+  double confidence = 0.95;
+  /// Mean difference over the population standard deviation of the differences (n in the
+  /// denominator), the original analysis's Cohen's d.
+  double cohens_d = 0.0;
+};
+
+/// Tests whether `after` differs from `before` pair by pair. The t distribution comes from
+/// Boost.Math. Throws std::invalid_argument when the sizes differ, there are fewer than two
+/// pairs, or every difference is the same.
+PairedTTest paired_t_test(
+    const std::vector<double>& before, const std::vector<double>& after, double confidence = 0.95);
+
+/// Returns the mean of `values`, and in `sem` the standard error std / sqrt(n) with the
+/// population standard deviation, as the original's bar chart computed it.
+double mean_and_sem(const std::vector<double>& values, double& sem);
+
+}  // namespace genmem

@@ -1,0 +1,48 @@
+#include "analysis/statistics.hpp"
+
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace genmem {
+namespace {
+
+// Reference values from scipy 1.10.1: scipy.stats.ttest_rel(after, before) and its
+// confidence_interval(0.95); Cohen's d as mean(d) / numpy.std(d).
+TEST(PairedTTest, MatchesScipyOnSmallSample) {
+  const std::vector<double> before = {1, 2, 3, 4, 5};
+  const std::vector<double> after = {2, 4, 5, 4, 7};
+  const PairedTTest test = paired_t_test(before, after);
+  EXPECT_EQ(test.pairs, 5);
+  EXPECT_DOUBLE_EQ(test.mean_difference, 1.4);
+  EXPECT_NEAR(test.sd_difference, 0.894427190999916, 1e-12);
+  EXPECT_NEAR(test.t, 3.5, 1e-12);
+  EXPECT_DOUBLE_EQ(test.degrees_of_freedom, 4.0);
+  EXPECT_NEAR(test.p_value, 0.02489616346022276, 1e-12);
+  EXPECT_NEAR(test.ci_low, 0.2894219579208803, 1e-12);
+  EXPECT_NEAR(test.ci_high, 2.5105780420791195, 1e-12);
+  EXPECT_NEAR(test.cohens_d, 1.75, 1e-12);
+}
+
+TEST(PairedTTest, SignFollowsAfterMinusBefore) {
+  const PairedTTest test = paired_t_test({2, 4, 5, 4, 7}, {1, 2, 3, 4, 5});
+  EXPECT_NEAR(test.t, -3.5, 1e-12);
+  EXPECT_NEAR(test.ci_high, -0.2894219579208803, 1e-12);
+  EXPECT_NEAR(test.p_value, 0.02489616346022276, 1e-12);
+}
+
+TEST(PairedTTest, InvalidInputRejected) {
+  EXPECT_THROW(paired_t_test({1, 2}, {1}), std::invalid_argument);
+  EXPECT_THROW(paired_t_test({1}, {2}), std::invalid_argument);
+  EXPECT_THROW(paired_t_test({1, 2, 3}, {2, 3, 4}), std::invalid_argument);
+}
+
+TEST(MeanAndSem, UsesPopulationStandardDeviation) {
+  double sem = 0.0;
+  // Values 1 to 4: mean 2.5, population variance 1.25, so SEM = sqrt(1.25) / 2.
+  EXPECT_DOUBLE_EQ(mean_and_sem({1, 2, 3, 4}, sem), 2.5);
+  EXPECT_NEAR(sem, 0.5590169943749474, 1e-15);
+}
+
+}  // namespace
+}  // namespace genmem
