@@ -342,8 +342,12 @@ TEST(Cli, QuickDistortionsMakeDigitsPrototypical) {
   EXPECT_TRUE(variance["outputs_less_variable_for_every_class"].get<bool>());
   ASSERT_EQ(variance["classes"].size(), 10U);
   for (const auto& entry : variance["classes"]) {
-    EXPECT_LT(entry["outputs"]["mean"].get<double>(), entry["inputs"]["mean"].get<double>())
-        << "digit " << entry["class"];
+    const double inputs = entry["inputs"]["mean"].get<double>();
+    const double outputs = entry["outputs"]["mean"].get<double>();
+    EXPECT_LT(outputs, inputs) << "digit " << entry["class"];
+    // A VAE still on its mean-image plateau would give nearly constant outputs; this one must
+    // reconstruct the individual digits.
+    EXPECT_GT(outputs, 0.05 * inputs) << "digit " << entry["class"];
   }
   const auto& t_test = variance["t_test"];
   EXPECT_EQ(t_test["pairs"].get<int>(), 7840);

@@ -20,7 +20,7 @@ struct PairedTTest {
   double ci_high = 0.0;
   double confidence = 0.95;
   /// Mean difference over the population standard deviation of the differences (n in the
-  /// denominator), the original analysis's Cohen's d.
+  /// denominator): Cohen's d as the analysis of Spens and Burgess (2024) computed it.
   double cohens_d = 0.0;
 };
 
@@ -31,7 +31,7 @@ PairedTTest paired_t_test(
     const std::vector<double>& before, const std::vector<double>& after, double confidence = 0.95);
 
 /// Returns the mean of `values`, and in `sem` the standard error std / sqrt(n) with the
-/// population standard deviation, as the original's bar chart computed it.
+/// population standard deviation, as the bar chart of Spens and Burgess (2024) used it.
 double mean_and_sem(const std::vector<double>& values, double& sem);
 
 }  // namespace genmem
