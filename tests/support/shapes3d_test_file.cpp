@@ -70,8 +70,7 @@ void write_shapes3d_test_file(const std::filesystem::path& path, const Shapes3dT
       }
     }
     labels[7 * columns + 5] += layout.label_offset;
-    write_dataset(
-        file, "labels", {n, columns}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, labels.data());
+    write_dataset(file, "labels", {n, columns}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, labels.data());
   }
   H5Fclose(file);
 }

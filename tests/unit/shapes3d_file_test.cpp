@@ -62,7 +62,8 @@ TEST(Shapes3dFile, ReadsImagesAndFactorsOfChosenRecords) {
       const auto record =
           static_cast<std::int64_t>(std::lround(dataset->images[i][0][0][0].item<float>() * 255));
       EXPECT_TRUE(at::all(dataset->images[i] == dataset->images[i][0][0][0]).item<bool>());
-      const Shapes3dFactors expected = shapes3d_factors_of(record * kShapes3dTestStride % kShapes3dRecords);
+      const Shapes3dFactors expected =
+          shapes3d_factors_of(record * kShapes3dTestStride % kShapes3dRecords);
       EXPECT_EQ(dataset->factors.at("floor_hue")[i].item<std::int64_t>(), expected.floor_hue);
       EXPECT_EQ(dataset->factors.at("wall_hue")[i].item<std::int64_t>(), expected.wall_hue);
       EXPECT_EQ(dataset->factors.at("object_hue")[i].item<std::int64_t>(), expected.object_hue);

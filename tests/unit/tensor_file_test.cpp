@@ -74,7 +74,7 @@ TEST(RenderCache, SecondLoadReadsCacheAndMatches) {
   // Marking the cached training images shows that the second load reads the cache.
   const std::filesystem::path train_file =
       std::filesystem::file_size(files[0]) > std::filesystem::file_size(files[1]) ? files[0]
-                                                                                   : files[1];
+                                                                                  : files[1];
   {
     std::fstream out(train_file, std::ios::in | std::ios::out | std::ios::binary);
     out.seekp(-1, std::ios::end);

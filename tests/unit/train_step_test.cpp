@@ -75,7 +75,8 @@ struct TrainFixture {
   RunFolder folder = RunFolder::create(root.path(), "train-test", "");
 };
 
-void run_train_step(TrainFixture& fixture, GenerativeModel& model, DataSplit data = two_class_data()) {
+void run_train_step(
+    TrainFixture& fixture, GenerativeModel& model, DataSplit data = two_class_data()) {
   const StepKind* kind = find_step_kind("train");
   Parameters parameters = default_parameters(kind->parameters);
   parameters.set("on", std::string("images"));

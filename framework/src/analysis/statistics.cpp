@@ -23,8 +23,7 @@ PairedTTest paired_t_test(
   }
   const auto n = static_cast<double>(before.size());
   std::vector<double> differences(before.size());
-  std::transform(
-      after.begin(), after.end(), before.begin(), differences.begin(), std::minus<>());
+  std::transform(after.begin(), after.end(), before.begin(), differences.begin(), std::minus<>());
   const double mean = std::accumulate(differences.begin(), differences.end(), 0.0) / n;
   double squares = 0.0;
   for (const double difference : differences) {
@@ -44,8 +43,8 @@ PairedTTest paired_t_test(
   test.t = mean / standard_error;
   const boost::math::students_t distribution(test.degrees_of_freedom);
   test.p_value = 2.0 * boost::math::cdf(boost::math::complement(distribution, std::abs(test.t)));
-  const double critical = boost::math::quantile(
-      boost::math::complement(distribution, (1.0 - confidence) / 2.0));
+  const double critical =
+      boost::math::quantile(boost::math::complement(distribution, (1.0 - confidence) / 2.0));
   test.ci_low = mean - critical * standard_error;
   test.ci_high = mean + critical * standard_error;
   test.confidence = confidence;

@@ -29,15 +29,18 @@ constexpr std::int64_t kImageBytes = 64 * 64 * 3;
 class Handle {
  public:
   Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+
   ~Handle() {
     if (id_ >= 0) {
       close_(id_);
     }
   }
+
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
 
   hid_t get() const { return id_; }
+
   bool valid() const { return id_ >= 0; }
 
  private:
@@ -110,7 +113,10 @@ Shapes3dFile::Shapes3dFile(const fs::path& path) : path_(path) {
     if (!dataset.valid() || H5Tget_class(type.get()) != type_class
         || (type_class == H5T_INTEGER && !byte)) {
       throw IoError(fmt::format(
-          "Shapes3D file '{}': dataset '{}' should hold {} values", path.string(), name, type_text));
+          "Shapes3D file '{}': dataset '{}' should hold {} values",
+          path.string(),
+          name,
+          type_text));
     }
     return dataset_dims(dataset.get());
   };
@@ -187,8 +193,7 @@ at::Tensor Shapes3dFile::read_factors(const at::Tensor& records) const {
   check_records(records, records_);
   std::vector<double> values(static_cast<std::size_t>(records_) * kShapes3dFactorCount);
   const Handle dataset(H5Dopen2(file_, "labels", H5P_DEFAULT), H5Dclose);
-  if (H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data())
-      < 0) {
+  if (H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
     throw IoError(fmt::format(
         "Shapes3D file '{}': dataset 'labels' could not be read; the file may be damaged, so "
         "fetch it again",

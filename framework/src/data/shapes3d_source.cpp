@@ -36,28 +36,22 @@ struct Pools {
 Pools record_pools(std::int64_t records) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(kRecordOrderSeed);
   const std::int64_t subset_size = std::min(kSubsetRecords, records);
-  const at::Tensor subset =
-      at::randperm(records, generator, at::kLong).slice(0, 0, subset_size);
+  const at::Tensor subset = at::randperm(records, generator, at::kLong).slice(0, 0, subset_size);
   const std::int64_t train_size = subset_size - subset_size / 10;
   return {subset.slice(0, 0, train_size), subset.slice(0, train_size)};
 }
 
 at::Tensor select_records(
-    const at::Tensor& pool,
-    const Parameters& data,
-    const char* what,
-    std::uint64_t seed) {
+    const at::Tensor& pool, const Parameters& data, const char* what, std::uint64_t seed) {
   const bool shuffle = data.get_string("order") == "shuffled";
-  return pool.index_select(
-      0, choose_items(pool.size(0), data.get_int(what), shuffle, seed, what));
+  return pool.index_select(0, choose_items(pool.size(0), data.get_int(what), shuffle, seed, what));
 }
 
 Dataset labelled(at::Tensor images, const at::Tensor& factors) {
   Dataset dataset;
   dataset.images = std::move(images);
   for (std::size_t j = 0; j < kFactorNames.size(); ++j) {
-    dataset.factors[kFactorNames[j]] =
-        factors.select(1, static_cast<std::int64_t>(j)).contiguous();
+    dataset.factors[kFactorNames[j]] = factors.select(1, static_cast<std::int64_t>(j)).contiguous();
   }
   dataset.labels = dataset.factors.at("shape");
   dataset.label_name = "shape";
@@ -84,8 +78,8 @@ at::Tensor rendered_images(const at::Tensor& records, const fs::path& cache_dir)
   if (cache_dir.empty()) {
     return render_shapes3d_records(records);
   }
-  const std::string records_hash = stable_hash(std::string_view(
-      static_cast<const char*>(records.data_ptr()), records.nbytes()));
+  const std::string records_hash =
+      stable_hash(std::string_view(static_cast<const char*>(records.data_ptr()), records.nbytes()));
   const std::string tag = fmt::format(
       "shapes3d_rendered renderer {} records {} hash {}",
       kShapes3dRendererVersion,

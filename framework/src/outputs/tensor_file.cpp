@@ -100,8 +100,7 @@ std::optional<at::Tensor> read_tensor_file(const fs::path& path, const std::stri
   std::array<char, 8> magic{};
   std::uint32_t code = 0;
   std::uint32_t rank = 0;
-  if (!in.read(magic.data(), magic.size()) || magic != kMagic || !get(in, code)
-      || !get(in, rank)) {
+  if (!in.read(magic.data(), magic.size()) || magic != kMagic || !get(in, code) || !get(in, rank)) {
     throw damaged(path, "not a genmem tensor file");
   }
   const std::optional<at::ScalarType> type = type_of(code);

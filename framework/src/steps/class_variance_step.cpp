@@ -72,8 +72,8 @@ class ClassVarianceStep final : public Step {
             label,
             per_class_));
       }
-      // The first `per_class` members in test-set order, as the analysis of Spens and Burgess (2024)
-      // took them.
+      // The first `per_class` members in test-set order, as the analysis of Spens and Burgess
+      // (2024) took them.
       const at::Tensor chosen = members.slice(0, 0, per_class_);
       const auto pixel_variance = [&](const at::Tensor& images) {
         return to_vector(

@@ -56,8 +56,7 @@ constexpr const char* kReplayStepsFile = "replays/steps.bin";
 
 std::string tensor_hash(const at::Tensor& tensor) {
   const at::Tensor data = tensor.contiguous().cpu();
-  return stable_hash(
-      std::string_view(static_cast<const char*>(data.data_ptr()), data.nbytes()));
+  return stable_hash(std::string_view(static_cast<const char*>(data.data_ptr()), data.nbytes()));
 }
 
 // What determines a replay step's result: the memory plugin and its settings, the stored
@@ -68,9 +67,9 @@ std::string replay_key(
     const AssociativeMemory& memory,
     const at::Tensor& cues,
     std::int64_t max_steps) {
-  std::string key = fmt::format("genmem replays 1\nmemory plugin: {}\n", context.hippocampus_plugin);
-  for (const auto& [name, value] :
-       context.scenario.models.at(kHippocampus).parameters.values()) {
+  std::string key =
+      fmt::format("genmem replays 1\nmemory plugin: {}\n", context.hippocampus_plugin);
+  for (const auto& [name, value] : context.scenario.models.at(kHippocampus).parameters.values()) {
     key += fmt::format("memory {}: {}\n", name, format_parameter_value(value));
   }
   const at::Tensor patterns = memory.patterns();
@@ -93,9 +92,12 @@ struct SavedReplays {
 };
 
 // Looks for a run folder one or two levels below each cache root whose replays were saved under
-// `key`. A damaged file is reported and skipped.
+// `key`, with states of `shape`. A damaged file is reported and skipped.
 std::optional<SavedReplays> find_saved_replays(
-    const std::vector<fs::path>& roots, const fs::path& own_folder, const std::string& key) {
+    const std::vector<fs::path>& roots,
+    const fs::path& own_folder,
+    const std::string& key,
+    at::IntArrayRef shape) {
   std::vector<fs::path> candidates;
   for (const fs::path& root : roots) {
     std::error_code error;
@@ -110,7 +112,8 @@ std::optional<SavedReplays> find_saved_replays(
       }
     }
   }
-  // The newest run first: run folder names are UTC times.
+  // Reverse path order puts the newest run of each scenario first, because run folder names are
+  // UTC times.
   std::sort(candidates.rbegin(), candidates.rend());
   for (const fs::path& folder : candidates) {
     try {
@@ -119,8 +122,10 @@ std::optional<SavedReplays> find_saved_replays(
         continue;
       }
       std::optional<at::Tensor> steps = read_tensor_file(folder / kReplayStepsFile, key);
-      if (!steps || steps->dim() != 2 || steps->size(1) != states->size(0)) {
-        spdlog::warn("replays in '{}' have no matching step counts; not reusing them", folder.string());
+      if (states->sizes() != shape || !steps || steps->dim() != 2
+          || steps->size(1) != states->size(0)) {
+        spdlog::warn(
+            "replays in '{}' do not match their key's sizes; not reusing them", folder.string());
         continue;
       }
       return SavedReplays{*states, *steps, folder};
@@ -226,7 +231,7 @@ class ReplayStep final : public Step {
       if (context.recompute_replays) {
         spdlog::info("recomputing the replays (--recompute-replays)");
       } else {
-        saved = find_saved_replays(context.cache_roots, context.output.path(), key);
+        saved = find_saved_replays(context.cache_roots, context.output.path(), key, cues.sizes());
       }
     }
     if (saved) {

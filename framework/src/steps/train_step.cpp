@@ -184,8 +184,7 @@ class TrainStep final : public Step {
     measurement.decoding_accuracy = decoding_accuracy(encoding.mean, test.labels, decoding_);
     if (decode_factors_) {
       for (const auto& [factor, values] : test.factors) {
-        measurement.factor_accuracy[factor] =
-            decoding_accuracy(encoding.mean, values, decoding_);
+        measurement.factor_accuracy[factor] = decoding_accuracy(encoding.mean, values, decoding_);
       }
     }
     measurement.seconds =
