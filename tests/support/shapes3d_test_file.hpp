@@ -5,9 +5,9 @@
 
 namespace genmem::test_support {
 
-/// Record i of a file written by write_shapes3d_test_file holds the factors of published record
-/// kShapes3dTestStride * i modulo 480,000, and every byte of its image equals i % 256, so each image names its
-/// record.
+/// Record i of a file written by write_shapes3d_test_file contains the factors of published
+/// record kShapes3dTestStride * i modulo 480,000. Every byte of its image equals i % 256, so each
+/// image identifies its record.
 inline constexpr std::int64_t kShapes3dTestStride = 997;
 
 /// Layout of a test file in 3dshapes.h5's format; the defaults give a valid file.

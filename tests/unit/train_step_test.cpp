@@ -145,8 +145,8 @@ TEST(TrainStep, DecodesEveryFactorIntoItsOwnColumn) {
       metrics,
       HasSubstr("test_reconstruction_error,decoding_accuracy,decoding_index_parity,"
                 "decoding_inverse,seconds"));
-  // Epoch 1: label and inverse decode perfectly; the parity classifier is right only where its
-  // one guess per class happens to match, at most 0.6 of 10 scored items.
+  // Epoch 1: label and inverse decode perfectly. The parity classifier makes one guess per class,
+  // so it is right on at most 0.6 of the 10 scored items.
   EXPECT_THAT(metrics, ::testing::ContainsRegex("\n1,10,9,1,[0-9.]+,1,0(\\.[0-6][0-9]*)?,1,"));
 }
 

@@ -137,7 +137,9 @@ Shapes3dFile::Shapes3dFile(const fs::path& path) : path_(path) {
         images[0]));
   }
   if (images[0] == 0) {
-    throw IoError(fmt::format("Shapes3D file '{}' holds no records", path.string()));
+    throw IoError(fmt::format(
+        "Shapes3D file '{}' contains no records; fetch DeepMind's 3dshapes.h5 again",
+        path.string()));
   }
   records_ = static_cast<std::int64_t>(images[0]);
 }

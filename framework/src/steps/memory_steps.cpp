@@ -137,7 +137,7 @@ std::optional<SavedReplays> find_saved_replays(
 }
 
 // Hard-links the reused replay files into this run, so the run stays complete if the earlier run
-// is deleted; copies when the file system cannot link.
+// is deleted. Copies them where the file system cannot link.
 void link_saved_replays(const fs::path& from, const RunFolder& output) {
   std::error_code error;
   fs::create_directories(output.file("replays"), error);
