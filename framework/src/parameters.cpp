@@ -20,6 +20,10 @@ const char* parameter_type_name(ParameterType type) {
     case ParameterType::kString:
     case ParameterType::kChoice:
       return "string";
+    case ParameterType::kIntList:
+      return "integer array";
+    case ParameterType::kFloatList:
+      return "float array";
   }
   return "unknown";
 }
@@ -37,6 +41,15 @@ std::string format_parameter_value(const ParameterValue& value) {
       text += ".0";
     }
     return text;
+  }
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    // Whole numbers are written without a decimal point, so that an integer array reads back as
+    // one; a float array accepts them too.
+    std::string text;
+    for (const double number : *list) {
+      text += (text.empty() ? "" : ", ") + fmt::format("{}", number);
+    }
+    return "[" + text + "]";
   }
   return "\"" + std::get<std::string>(value) + "\"";
 }
@@ -102,6 +115,34 @@ ParameterSpec choice_parameter(
   return spec;
 }
 
+ParameterSpec int_list_parameter(
+    std::string name,
+    std::vector<std::int64_t> default_value,
+    std::optional<double> min,
+    std::optional<double> max,
+    std::string help,
+    std::string unit) {
+  ParameterSpec spec =
+      int_parameter(std::move(name), 0, min, max, std::move(help), std::move(unit));
+  spec.type = ParameterType::kIntList;
+  spec.default_value = std::vector<double>(default_value.begin(), default_value.end());
+  return spec;
+}
+
+ParameterSpec float_list_parameter(
+    std::string name,
+    std::vector<double> default_value,
+    std::optional<double> min,
+    std::optional<double> max,
+    std::string help,
+    std::string unit) {
+  ParameterSpec spec =
+      int_parameter(std::move(name), 0, min, max, std::move(help), std::move(unit));
+  spec.type = ParameterType::kFloatList;
+  spec.default_value = std::move(default_value);
+  return spec;
+}
+
 namespace {
 
 std::string join_choices(const std::vector<std::string>& choices) {
@@ -164,6 +205,25 @@ std::string check_parameter_value(const ParameterSpec& spec, const ParameterValu
       }
       return "";
     }
+    case ParameterType::kIntList:
+    case ParameterType::kFloatList: {
+      const bool integers = spec.type == ParameterType::kIntList;
+      const auto* list = std::get_if<std::vector<double>>(&value);
+      if (list == nullptr || list->empty()) {
+        return fmt::format(
+            "must be a non-empty array of {} (got {})", integers ? "integers" : "numbers", shown);
+      }
+      for (const double number : *list) {
+        if (integers && std::isfinite(number) && std::trunc(number) != number) {
+          return fmt::format("must hold only integers (got {})", shown);
+        }
+        const std::string problem = check_range(spec, number, fmt::format("{}", number));
+        if (!problem.empty()) {
+          return "has an element that " + problem;
+        }
+      }
+      return "";
+    }
   }
   return "";
 }
@@ -220,6 +280,22 @@ const std::string& Parameters::get_string(const std::string& name) const {
     return *text;
   }
   throw ConfigError(fmt::format("parameter '{}' is not a string", name));
+}
+
+std::vector<double> Parameters::get_float_list(const std::string& name) const {
+  const auto& value = find(name);
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    return *list;
+  }
+  throw ConfigError(fmt::format("parameter '{}' is not an array of numbers", name));
+}
+
+std::vector<std::int64_t> Parameters::get_int_list(const std::string& name) const {
+  std::vector<std::int64_t> integers;
+  for (const double number : get_float_list(name)) {
+    integers.push_back(static_cast<std::int64_t>(number));
+  }
+  return integers;
 }
 
 }  // namespace genmem

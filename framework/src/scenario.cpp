@@ -1,6 +1,7 @@
 #include "scenario.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -55,8 +56,23 @@ std::string describe_node_type(const toml::node& node) {
   }
 }
 
-// Converts a scalar TOML node to a parameter value; returns false for tables, arrays and dates.
+// Converts a scalar TOML node, or an array of numbers, to a parameter value; returns false for
+// tables, dates and other arrays.
 bool to_parameter_value(const toml::node& node, ParameterValue& value) {
+  if (const toml::array* array = node.as_array()) {
+    std::vector<double> numbers;
+    for (const toml::node& element : *array) {
+      if (auto integer = element.value_exact<std::int64_t>()) {
+        numbers.push_back(static_cast<double>(*integer));
+      } else if (auto real = element.value_exact<double>()) {
+        numbers.push_back(*real);
+      } else {
+        return false;
+      }
+    }
+    value = std::move(numbers);
+    return true;
+  }
   if (auto flag = node.value_exact<bool>()) {
     value = *flag;
   } else if (auto integer = node.value_exact<std::int64_t>()) {
@@ -83,6 +99,10 @@ const char* expected_type(ParameterType type) {
     case ParameterType::kString:
     case ParameterType::kChoice:
       return "a string";
+    case ParameterType::kIntList:
+      return "an array of integers";
+    case ParameterType::kFloatList:
+      return "an array of numbers";
   }
   return "a value";
 }
@@ -529,7 +549,26 @@ namespace {
 
 void insert_parameters(toml::table& table, const Parameters& parameters) {
   for (const auto& [name, value] : parameters.values()) {
-    std::visit([&](const auto& held) { table.insert_or_assign(name, held); }, value);
+    if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+      // Whole numbers are written as integers, so an integer array reads back as one.
+      toml::array array;
+      for (const double number : *list) {
+        if (std::trunc(number) == number && std::abs(number) < 9.0e15) {
+          array.push_back(static_cast<std::int64_t>(number));
+        } else {
+          array.push_back(number);
+        }
+      }
+      table.insert_or_assign(name, std::move(array));
+      continue;
+    }
+    std::visit(
+        [&](const auto& held) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(held)>, std::vector<double>>) {
+            table.insert_or_assign(name, held);
+          }
+        },
+        value);
   }
 }
 

@@ -38,6 +38,14 @@ const std::vector<ParameterSpec>& data_section_parameters() {
           "Keep the shapes3d_rendered source's scenes in shapes3d_rendered/ in the data folder "
           "and reuse them"),
       int_parameter(
+          "subset",
+          15000,
+          10,
+          480000,
+          "Shapes3D sources: records cut from the fixed seeded order of the data set; the first "
+          "nine tenths are the training pool and the last tenth the test pool",
+          "records"),
+      int_parameter(
           "train_items",
           10000,
           1,

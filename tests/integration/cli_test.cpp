@@ -374,18 +374,34 @@ TEST(Cli, ClassVarianceNeedsEnoughImagesPerClass) {
   EXPECT_EQ(manifest["status"], "failed");
 }
 
-TEST(Cli, QuickShapes3dConsolidationLearnsShape) {
+// Runs the quick Shapes3D analysis `name` (scenarios/shapes3d/<name>-quick.toml) on the model of
+// the run folder `model` and returns its summary.
+nlohmann::json run_quick_analysis(
+    const TempDir& dir, const std::string& name, const fs::path& model) {
+  const fs::path scenario = kSource / ("scenarios/shapes3d/" + name + "-quick.toml");
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.1.file=" + model.string() + " --output " + (dir / name).string());
+  EXPECT_EQ(result.exit_code, 0) << name << ": " << result.err;
+  if (result.exit_code != 0) {
+    return nlohmann::json::object();
+  }
+  return nlohmann::json::parse(read_text(dir / name / "summary.json"));
+}
+
+// The quick consolidation, then every quick analysis of its model: one test, so that the model
+// is trained once.
+TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   TempDir dir;
-  // The quick scenario cut to 4 of its 8 epochs and without the t-SNE map.
+  const fs::path model = dir / "consolidation";
   const fs::path scenario = kSource / "scenarios/shapes3d/consolidation-quick.toml";
   const Result result = run_genmem(
       "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --set models.neocortex.epochs=4 --set steps.4.latent_map=none --output "
-      + (dir / "run").string());
+      + " --set steps.4.latent_map=none --output " + model.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto summary = nlohmann::json::parse(read_text(model / "summary.json"));
   const auto& training = summary["training"];
-  EXPECT_EQ(training["epochs"].get<int>(), 4);
+  EXPECT_EQ(training["epochs"].get<int>(), 8);
   EXPECT_GT(
       training["decoding_accuracy_after"].get<double>(),
       training["decoding_accuracy_before"].get<double>());
@@ -393,6 +409,69 @@ TEST(Cli, QuickShapes3dConsolidationLearnsShape) {
       training["reconstruction_error_after"].get<double>(),
       0.2 * training["reconstruction_error_before"].get<double>());
   EXPECT_GT(summary["replay"]["distinct_memories"].get<int>(), 400);
+
+  // Few-shot decoding: the latent code beats the raw pixels with 200 examples or fewer.
+  const auto few_shot = run_quick_analysis(dir, "few-shot", model)["few_shot"];
+  EXPECT_TRUE(few_shot["latent_beats_input_up_to_200"].get<bool>()) << few_shot.dump();
+  const auto& accuracy = few_shot["accuracy"];
+  for (const char* layer : {"input", "conv1", "conv2", "conv3", "conv4", "latent_mean"}) {
+    EXPECT_TRUE(accuracy.contains(layer)) << layer;
+  }
+  EXPECT_GT(accuracy["latent_mean"]["200"].get<double>(), accuracy["input"]["200"].get<double>());
+  EXPECT_TRUE(fs::exists(dir / "few-shot/figures/few_shot.png"));
+
+  // Boundary extension and contraction.
+  const auto boundary = run_quick_analysis(dir, "boundary-extension", model)["boundary_extension"];
+  EXPECT_TRUE(boundary["zoomed_in_smaller"].get<bool>()) << boundary.dump();
+  EXPECT_TRUE(boundary["zoomed_out_larger"].get<bool>()) << boundary.dump();
+  EXPECT_EQ(boundary["levels"].size(), 5U);
+  EXPECT_TRUE(fs::exists(dir / "boundary-extension/figures/boundary_extension_box.png"));
+
+  // The error-threshold sweep: fewer sensory elements and more recall error as it rises.
+  const auto sweep = run_quick_analysis(dir, "error-thresholds", model)["extended_recall"];
+  EXPECT_TRUE(sweep["elements_fall_with_threshold"].get<bool>()) << sweep.dump();
+  EXPECT_TRUE(sweep["error_rises_with_threshold"].get<bool>()) << sweep.dump();
+  EXPECT_DOUBLE_EQ(sweep["spearman_elements"]["rho"].get<double>(), -1.0);
+  EXPECT_TRUE(fs::exists(dir / "error-thresholds/figures/extended_thresholds.png"));
+  EXPECT_TRUE(fs::exists(dir / "error-thresholds/figures/extended_recall_t0.1.png"));
+  EXPECT_TRUE(fs::exists(dir / "error-thresholds/figures/extended_noise_recall_t0.1.png"));
+
+  // Carmichael: every trace carries the concept's latent, so every recalled latent is nearer
+  // the concept's than the cue's own.
+  const auto carmichael = run_quick_analysis(dir, "carmichael", model)["carmichael"];
+  ASSERT_EQ(carmichael["concepts"].size(), 2U) << carmichael.dump();
+  for (const auto& concept_result : carmichael["concepts"]) {
+    EXPECT_DOUBLE_EQ(concept_result["recalled_latent_nearer_concept"].get<double>(), 1.0);
+  }
+  EXPECT_TRUE(fs::exists(dir / "carmichael/figures/carmichael_concept_2.png"));
+
+  // Imagination: one figure per shape, each from the samples the classifier ranks highest.
+  const auto imagination = run_quick_analysis(dir, "imagination", model)["imagination"];
+  ASSERT_EQ(imagination["classes"].size(), 4U) << imagination.dump();
+  for (int shape = 0; shape < 4; ++shape) {
+    const auto& entry = imagination["classes"][shape];
+    EXPECT_GT(
+        entry["mean_probability_of_top"].get<double>(), entry["mean_probability"].get<double>());
+    EXPECT_TRUE(fs::exists(
+        dir / ("imagination/figures/imagination_shape_" + std::to_string(shape) + ".png")));
+  }
+}
+
+TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
+  TempDir dir;
+  const fs::path scenario = kSource / "scenarios/shapes3d/imagination-quick.toml";
+  const Result result = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.1.file=" + (dir / "no-such-run").string() + " --output "
+      + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("no-such-run' is not a checkpoint, a run folder with checkpoints/neocortex.pt"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "failed");
+  EXPECT_FALSE(fs::exists(dir / "run/figures/imagination_shape_0.png"));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <genmem/error.hpp>
+
 #include "analysis/metrics.hpp"
 #include "analysis/pca.hpp"
 #include "analysis/svm_classifier.hpp"
@@ -34,6 +36,26 @@ TEST(SvmClassifier, RandomLabelsNearChance) {
 TEST(SvmClassifier, TooFewItemsRejected) {
   auto [features, labels] = clusters(10, 6.0);
   EXPECT_THROW(decoding_accuracy(features, labels, DecodingOptions{200, 750, 1}), std::exception);
+}
+
+TEST(SvmClassifier, ProbabilitiesFollowSortedLabels) {
+  auto [features, labels] = clusters(100, 6.0);
+  // Labels 3, 2, 1, 0 in place of 0, 1, 2, 3, so libsvm meets them in descending order.
+  const at::Tensor reversed = labels.neg().add(3);
+  const SvmClassifier classifier(features, reversed, /*probability=*/true);
+  const at::Tensor probabilities = classifier.predict_probability(features);
+  ASSERT_EQ(probabilities.size(1), 4);
+  EXPECT_TRUE(probabilities.sum(1).sub(1.0).abs().lt(1e-6).all().item<bool>());
+  // Column k is the probability of label k, so the most probable column is the true label.
+  EXPECT_TRUE(probabilities.argmax(1).eq(reversed).all().item<bool>());
+  EXPECT_TRUE(classifier.predict(features).eq(reversed).all().item<bool>());
+  EXPECT_DOUBLE_EQ(classifier.score(features, reversed), 1.0);
+}
+
+TEST(SvmClassifier, ProbabilityNeedsProbabilityFit) {
+  auto [features, labels] = clusters(20, 6.0);
+  const SvmClassifier classifier(features, labels);
+  EXPECT_THROW(classifier.predict_probability(features), ModelError);
 }
 
 TEST(Pca, RecoversDominantAxis) {

@@ -1,5 +1,6 @@
 #include "outputs/charts.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -276,6 +277,41 @@ TEST(ChartLinePlot, LogXStraightensLogarithm) {
   write_line_plot(
       path, "Log", "x", "log10 x", {{"log", {1, 10, 100, 1000}, {0, 1, 2, 3}, {}}}, /*log_x=*/true);
   expect_straight_rising_line(read_png(path));
+}
+
+TEST(ChartTwinAxisPlot, EachSeriesSpansItsOwnAxis) {
+  // The right series is 100 times larger and falls; on its own axis it still spans most of the
+  // plot's height, as the rising left one does on the left axis.
+  test_support::TempDir dir;
+  const auto path = dir / "twin.png";
+  write_twin_axis_plot(
+      path,
+      "Twin",
+      "threshold",
+      {"error", {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {}},
+      "error",
+      {"count", {1, 2, 3, 4, 5}, {500, 400, 300, 200, 100}, {}},
+      "count");
+  const cv::Mat image = read_png(path);
+  for (const auto& [index, rising] :
+       {std::pair{std::size_t{0}, true}, std::pair{std::size_t{1}, false}}) {
+    std::vector<cv::Point> points;
+    cv::findNonZero(series_mask(image, index, 30), points);
+    // The legend's keys sit right of the plot; only the lines count.
+    std::erase_if(points, [&](const cv::Point& point) { return point.x > image.cols * 0.75; });
+    ASSERT_FALSE(points.empty()) << "series " << index;
+    EXPECT_GT(cv::boundingRect(points).height, 250) << "series " << index;
+    const auto by_x = [](const cv::Point& a, const cv::Point& b) {
+      return a.x < b.x;
+    };
+    const cv::Point left = *std::min_element(points.begin(), points.end(), by_x);
+    const cv::Point right = *std::max_element(points.begin(), points.end(), by_x);
+    if (rising) {
+      EXPECT_GT(left.y, right.y + 200) << "the left series should rise to the right";
+    } else {
+      EXPECT_LT(left.y, right.y - 200) << "the right series should fall to the right";
+    }
+  }
 }
 
 TEST(ChartBarChart, InvalidInputRejected) {

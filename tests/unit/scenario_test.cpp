@@ -97,7 +97,7 @@ TEST(Scenario, WrongTypeNamesExpectedType) {
 
 TEST(Scenario, TableWhereValueExpected) {
   const std::string message = config_error(replace(kValid, "beta = 20.0", "beta = [1, 2]"));
-  EXPECT_THAT(message, HasSubstr("'models.hippocampus.beta' must be a number (got an array)"));
+  EXPECT_THAT(message, HasSubstr("'models.hippocampus.beta' must be a number (got [1, 2])"));
 }
 
 TEST(Scenario, OutOfRangeValueShowsBound) {
@@ -235,6 +235,51 @@ TEST(Scenario, ResolvedFormatParsesToSameValues) {
       first.models.at("neocortex").parameters.values());
   EXPECT_EQ(second.steps[1].parameters.values(), first.steps[1].parameters.values());
   EXPECT_EQ(second.data.values(), first.data.values());
+}
+
+// A scenario whose last step takes arrays: few_shot's integer sizes.
+std::string with_few_shot(const std::string& sizes) {
+  return std::string(kValid) + "\n[[steps]]\nrun = \"few_shot\"\nsizes = " + sizes + "\n";
+}
+
+TEST(Scenario, IntegerArrayParameterRead) {
+  const Scenario scenario = parse(with_few_shot("[10, 20, 1000]"));
+  EXPECT_EQ(
+      scenario.steps[2].parameters.get_int_list("sizes"),
+      (std::vector<std::int64_t>{10, 20, 1000}));
+}
+
+TEST(Scenario, ArrayParameterChecksElements) {
+  EXPECT_THAT(
+      config_error(with_few_shot("[10, 2.5]")),
+      HasSubstr("'steps.3.sizes' must hold only integers (got [10, 2.5])"));
+  EXPECT_THAT(
+      config_error(with_few_shot("[10, 1]")),
+      HasSubstr("has an element that must be at least 2 (got 1)"));
+  EXPECT_THAT(config_error(with_few_shot("[]")), HasSubstr("must be a non-empty array"));
+  EXPECT_THAT(
+      config_error(with_few_shot("[10, \"20\"]")), HasSubstr("must be an array of integers"));
+  EXPECT_THAT(config_error(with_few_shot("10")), HasSubstr("must be a non-empty array"));
+}
+
+TEST(Scenario, SetReplacesArrayAndResolvedFormatKeepsIt) {
+  const Scenario first = parse(with_few_shot("[10, 20]"), {"steps.3.sizes=[5, 50, 500]"});
+  EXPECT_EQ(
+      first.steps[2].parameters.get_int_list("sizes"), (std::vector<std::int64_t>{5, 50, 500}));
+  const Scenario second = parse(format_scenario(first));
+  EXPECT_EQ(second.steps[2].parameters.values(), first.steps[2].parameters.values());
+}
+
+TEST(Scenario, CarmichaelNeedsShapes3dSource) {
+  const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"carmichael\"\n";
+  EXPECT_THAT(
+      config_error(text),
+      HasSubstr("needs Shapes3D scenes; set [data] source to \"shapes3d_rendered\""));
+}
+
+TEST(Scenario, LoadNeedsFile) {
+  const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"load\"\n";
+  EXPECT_THAT(config_error(text), HasSubstr("has no file; set file to a checkpoint"));
 }
 
 TEST(Scenario, ClosestNameNeedsPlausibleDistance) {

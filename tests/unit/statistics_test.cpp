@@ -44,5 +44,28 @@ TEST(MeanAndSem, UsesPopulationStandardDeviation) {
   EXPECT_NEAR(sem, 0.5590169943749474, 1e-15);
 }
 
+// Reference values from scipy 1.10.1: scipy.stats.spearmanr(x, y).
+TEST(SpearmanCorrelation, MatchesScipyWithTies) {
+  const RankCorrelation result = spearman_correlation({1, 2, 3, 4, 5, 6}, {2, 1, 4, 4, 6, 5});
+  // Ranks of y: 2, 1, 3.5, 3.5, 6, 5; Pearson's correlation of the ranks.
+  EXPECT_NEAR(result.rho, 0.8696565534786727, 1e-12);
+  EXPECT_GT(result.p_value, 0.0);
+  EXPECT_LT(result.p_value, 0.05);
+}
+
+TEST(SpearmanCorrelation, MonotonicSeriesGiveOne) {
+  const std::vector<double> thresholds = {0.01, 0.05, 0.1, 0.15, 0.2};
+  EXPECT_DOUBLE_EQ(spearman_correlation(thresholds, {20, 115, 209, 359, 530}).rho, 1.0);
+  const RankCorrelation falling = spearman_correlation(thresholds, {4693, 2168, 1299, 880, 691});
+  EXPECT_DOUBLE_EQ(falling.rho, -1.0);
+  EXPECT_DOUBLE_EQ(falling.p_value, 0.0);
+}
+
+TEST(SpearmanCorrelation, InvalidInputRejected) {
+  EXPECT_THROW(spearman_correlation({1, 2, 3}, {1, 2}), std::invalid_argument);
+  EXPECT_THROW(spearman_correlation({1, 2}, {1, 2}), std::invalid_argument);
+  EXPECT_THROW(spearman_correlation({1, 2, 3}, {4, 4, 4}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace genmem

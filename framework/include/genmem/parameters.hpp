@@ -9,19 +9,24 @@
 
 namespace genmem {
 
-/// The value of one parameter, as read from a scenario or from a declaration's default.
-using ParameterValue = std::variant<bool, std::int64_t, double, std::string>;
+/// The value of one parameter, as read from a scenario or from a declaration's default. A list
+/// of numbers (a TOML array) is held as doubles, whether its parameter takes integers or floats.
+using ParameterValue = std::variant<bool, std::int64_t, double, std::string, std::vector<double>>;
 
 /// The types a parameter can have. `kChoice` is a string restricted to `ParameterSpec::choices`.
+/// `kIntList` and `kFloatList` are non-empty arrays of numbers, each within the declared bounds.
 enum class ParameterType {
   kBool,
   kInt,
   kFloat,
   kString,
-  kChoice
+  kChoice,
+  kIntList,
+  kFloatList
 };
 
-/// Returns the TOML name of a parameter type ("boolean", "integer", "float", "string").
+/// Returns the TOML name of a parameter type ("boolean", "integer", "float", "string",
+/// "integer array", "float array").
 const char* parameter_type_name(ParameterType type);
 
 /// Formats a value the way it would be written in a TOML file.
@@ -65,6 +70,20 @@ ParameterSpec choice_parameter(
     std::string default_value,
     std::vector<std::string> choices,
     std::string help);
+ParameterSpec int_list_parameter(
+    std::string name,
+    std::vector<std::int64_t> default_value,
+    std::optional<double> min,
+    std::optional<double> max,
+    std::string help,
+    std::string unit = "");
+ParameterSpec float_list_parameter(
+    std::string name,
+    std::vector<double> default_value,
+    std::optional<double> min,
+    std::optional<double> max,
+    std::string help,
+    std::string unit = "");
 
 /// Validated parameter values, with every declared parameter present (defaults filled in).
 class Parameters {
@@ -78,6 +97,8 @@ class Parameters {
   double get_float(const std::string& name) const;
   /// Returns a string or choice parameter.
   const std::string& get_string(const std::string& name) const;
+  std::vector<std::int64_t> get_int_list(const std::string& name) const;
+  std::vector<double> get_float_list(const std::string& name) const;
 
   bool contains(const std::string& name) const { return values_.count(name) > 0; }
 

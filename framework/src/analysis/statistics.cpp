@@ -63,4 +63,69 @@ double mean_and_sem(const std::vector<double>& values, double& sem) {
   return mean;
 }
 
+namespace {
+
+// Ranks from 1, with tied values sharing their mean rank.
+std::vector<double> ranks(const std::vector<double>& values) {
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return values[a] < values[b];
+  });
+  std::vector<double> result(values.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) {
+      ++j;
+    }
+    const double mean_rank = (static_cast<double>(i + j) / 2.0) + 1.0;
+    for (std::size_t k = i; k <= j; ++k) {
+      result[order[k]] = mean_rank;
+    }
+    i = j + 1;
+  }
+  return result;
+}
+
+}  // namespace
+
+RankCorrelation spearman_correlation(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size()) {
+    throw std::invalid_argument(fmt::format(
+        "spearman_correlation: {} x values but {} y values; each pair needs both",
+        x.size(),
+        y.size()));
+  }
+  if (x.size() < 3) {
+    throw std::invalid_argument("spearman_correlation: needs at least three pairs");
+  }
+  const std::vector<double> rx = ranks(x);
+  const std::vector<double> ry = ranks(y);
+  const auto n = static_cast<double>(x.size());
+  const double mean = (n + 1.0) / 2.0;
+  double sxy = 0.0;
+  double sxx = 0.0;
+  double syy = 0.0;
+  for (std::size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mean) * (ry[i] - mean);
+    sxx += (rx[i] - mean) * (rx[i] - mean);
+    syy += (ry[i] - mean) * (ry[i] - mean);
+  }
+  if (sxx == 0.0 || syy == 0.0) {
+    throw std::invalid_argument(
+        "spearman_correlation: one side is constant, so the correlation is undefined");
+  }
+  RankCorrelation result;
+  result.rho = std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
+  const double remaining = 1.0 - result.rho * result.rho;
+  if (remaining <= 0.0) {
+    result.p_value = 0.0;
+    return result;
+  }
+  const double t = result.rho * std::sqrt((n - 2.0) / remaining);
+  const boost::math::students_t distribution(n - 2.0);
+  result.p_value = 2.0 * boost::math::cdf(boost::math::complement(distribution, std::abs(t)));
+  return result;
+}
+
 }  // namespace genmem

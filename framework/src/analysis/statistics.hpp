@@ -34,4 +34,17 @@ PairedTTest paired_t_test(
 /// population standard deviation, as the bar chart of Spens and Burgess (2024) used it.
 double mean_and_sem(const std::vector<double>& values, double& sem);
 
+/// Spearman's rank correlation, as scipy.stats.spearmanr computes it: Pearson's correlation of
+/// the ranks, with tied values given their mean rank.
+struct RankCorrelation {
+  double rho = 0.0;
+  /// Two-sided p-value from the t distribution with n - 2 degrees of freedom (exact 0 when
+  /// |rho| = 1).
+  double p_value = 1.0;
+};
+
+/// Correlates `x` with `y`. Throws std::invalid_argument when the sizes differ, there are fewer
+/// than three pairs, or either side is constant.
+RankCorrelation spearman_correlation(const std::vector<double>& x, const std::vector<double>& y);
+
 }  // namespace genmem

@@ -128,6 +128,21 @@ DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::
   return split;
 }
 
+Dataset load_shapes3d_records(
+    const Parameters& data, const fs::path& scenario_file, const at::Tensor& records) {
+  const std::string& source = data.get_string("source");
+  if (source == "shapes3d_rendered") {
+    return shapes3d_rendered_records(records);
+  }
+  if (source == "shapes3d") {
+    return shapes3d_file_records(resolve_data_file(data, scenario_file), records);
+  }
+  throw ConfigError(fmt::format(
+      "the '{}' source has no Shapes3D scenes; set [data] source to \"shapes3d_rendered\" or "
+      "\"shapes3d\"",
+      source));
+}
+
 at::Tensor images_to_patterns(const at::Tensor& images) {
   return images.reshape({images.size(0), -1}).mul(2.0).sub_(1.0).contiguous();
 }

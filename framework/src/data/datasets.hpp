@@ -50,6 +50,12 @@ DataSplit load_data(
 at::Tensor choose_items(
     std::int64_t available, std::int64_t count, bool shuffle, std::uint64_t seed, const char* what);
 
+/// Returns the Shapes3D scenes of int64 record indices `records [N]` (see shapes3d_record_of)
+/// from the `[data]` table's source, rendered or read from the file, with all six factors.
+/// Throws ConfigError when the source is not a Shapes3D one.
+Dataset load_shapes3d_records(
+    const Parameters& data, const std::filesystem::path& scenario_file, const at::Tensor& records);
+
 /// Converts images `[N, C, H, W]` in [0, 1] to memory patterns `[N, C*H*W]` in [-1, 1].
 at::Tensor images_to_patterns(const at::Tensor& images);
 

@@ -18,10 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The record order is fixed, independent of the scenario's seed, so every scenario uses the same
-// 15,000-record subset and the same train/test pools.
+// The record order is fixed, independent of the scenario's seed, so every scenario with the same
+// `[data] subset` uses the same records and the same train/test pools.
 constexpr std::uint64_t kRecordOrderSeed = 42;
-constexpr std::int64_t kSubsetRecords = 15'000;
 
 constexpr std::array<const char*, kShapes3dFactorCount> kFactorNames = {
     "floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation"};
@@ -31,14 +30,14 @@ struct Pools {
   at::Tensor test;
 };
 
-// The seeded order of `records` records cut to its first min(15,000, records), with the last
-// tenth as the test pool: 13,500 and 1,500 records for the published file.
-Pools record_pools(std::int64_t records) {
+// The seeded order of `records` records cut to its first min(subset, records), with the last
+// tenth as the test pool: 13,500 and 1,500 records for the published file and subset 15,000.
+Pools record_pools(std::int64_t records, std::int64_t subset) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(kRecordOrderSeed);
-  const std::int64_t subset_size = std::min(kSubsetRecords, records);
-  const at::Tensor subset = at::randperm(records, generator, at::kLong).slice(0, 0, subset_size);
+  const std::int64_t subset_size = std::min(subset, records);
+  const at::Tensor chosen = at::randperm(records, generator, at::kLong).slice(0, 0, subset_size);
   const std::int64_t train_size = subset_size - subset_size / 10;
-  return {subset.slice(0, 0, train_size), subset.slice(0, train_size)};
+  return {chosen.slice(0, 0, train_size), chosen.slice(0, train_size)};
 }
 
 at::Tensor select_records(
@@ -113,7 +112,7 @@ at::Tensor rendered_images(const at::Tensor& records, const fs::path& cache_dir)
 
 DataSplit load_shapes3d_rendered(
     const Parameters& data, const fs::path& cache_dir, std::uint64_t seed) {
-  const Pools pools = record_pools(kShapes3dRecords);
+  const Pools pools = record_pools(kShapes3dRecords, data.get_int("subset"));
   const at::Tensor train = select_records(pools.train, data, "train_items", seed);
   const at::Tensor test = select_records(pools.test, data, "test_items", seed + 1);
   DataSplit split;
@@ -131,13 +130,22 @@ DataSplit load_shapes3d_file(const Parameters& data, const fs::path& file, std::
         shapes.records(),
         kShapes3dRecords);
   }
-  const Pools pools = record_pools(shapes.records());
+  const Pools pools = record_pools(shapes.records(), data.get_int("subset"));
   const at::Tensor train = select_records(pools.train, data, "train_items", seed);
   const at::Tensor test = select_records(pools.test, data, "test_items", seed + 1);
   DataSplit split;
   split.train = labelled(shapes.read_images(train), shapes.read_factors(train));
   split.test = labelled(shapes.read_images(test), shapes.read_factors(test));
   return split;
+}
+
+Dataset shapes3d_rendered_records(const at::Tensor& records) {
+  return labelled(render_shapes3d_records(records), factors_of_records(records));
+}
+
+Dataset shapes3d_file_records(const fs::path& file, const at::Tensor& records) {
+  const Shapes3dFile shapes(file);
+  return labelled(shapes.read_images(records), shapes.read_factors(records));
 }
 
 }  // namespace genmem

@@ -446,7 +446,11 @@ void draw_y_axis(Frame& frame, const std::string& y_label, int y_label_centre_x)
 // Lays out the image around a plot area `plot_width` pixels wide and draws the title, the y axis
 // with its grid lines and the x-axis title. Data, x ticks and the legend come after.
 Frame make_frame(
-    const ChartText& text, Axis y_axis, int plot_width, const std::vector<std::string>& legend) {
+    const ChartText& text,
+    Axis y_axis,
+    int plot_width,
+    const std::vector<std::string>& legend,
+    int right_margin = 0) {
   const cv::Size title = text_size(text.title, kTitleScale, kTitleThickness);
   const cv::Size y_label = text_size(text.y_label, kLabelScale);
   const cv::Size x_label = text_size(text.x_label, kLabelScale);
@@ -466,10 +470,13 @@ Frame make_frame(
 
   Frame frame;
   frame.image = cv::Mat(
-      top + plot_height + 1 + bottom, left + plot_width + 1 + legend_width, CV_8UC3, kWhite);
+      top + plot_height + 1 + bottom,
+      left + plot_width + 1 + right_margin + legend_width,
+      CV_8UC3,
+      kWhite);
   frame.plot = cv::Rect(left, top, plot_width, plot_height);
   frame.y = std::move(y_axis);
-  frame.legend_x = left + plot_width + kLegendGap;
+  frame.legend_x = left + plot_width + right_margin + kLegendGap;
 
   if (!text.title.empty()) {
     // Centred over the plot area, but moved left where it would run off the image.
@@ -888,6 +895,62 @@ void write_line_plot(
     draw_line_series(frame, x_axis, series[s], series_bgr(s));
   }
   draw_axis_lines(frame);
+  draw_legend(frame, names, LegendKey::kLine);
+  write_png(path, frame.image);
+}
+
+void write_twin_axis_plot(
+    const fs::path& path,
+    const std::string& title,
+    const std::string& x_label,
+    const LineSeries& left,
+    const std::string& left_label,
+    const LineSeries& right,
+    const std::string& right_label) {
+  check_line_series(left, false);
+  check_line_series(right, false);
+  const LineRanges left_ranges = line_ranges({left});
+  const LineRanges right_ranges = line_ranges({right});
+  const Axis x_axis = padded_axis(
+      std::min(left_ranges.x_low, right_ranges.x_low),
+      std::max(left_ranges.x_high, right_ranges.x_high));
+  const Axis right_axis = padded_axis(right_ranges.y_low, right_ranges.y_high);
+  const cv::Size right_title = text_size(right_label, kLabelScale);
+  const int right_margin = kTickLength + 4 + max_text_width(right_axis.labels, kTickScale) + kPad
+      + (right_label.empty() ? 0 : right_title.height);
+
+  const std::vector<std::string> names = {left.name, right.name};
+  Frame frame = make_frame(
+      {title, x_label, left_label},
+      padded_axis(left_ranges.y_low, left_ranges.y_high),
+      kLinePlotWidth,
+      names,
+      right_margin);
+  draw_x_axis(frame, x_axis);
+  draw_line_series(frame, x_axis, left, series_bgr(0));
+
+  // The right axis: its own ticks beside the plot's right edge, without grid lines.
+  const Axis left_axis = frame.y;
+  frame.y = right_axis;
+  draw_line_series(frame, x_axis, right, series_bgr(1));
+  const int edge = frame.plot.x + frame.plot.width;
+  for (std::size_t i = 0; i < right_axis.ticks.size(); ++i) {
+    const int row = frame.y_pixel(right_axis.ticks[i]);
+    cv::line(frame.image, {edge, row}, {edge + kTickLength, row}, kAxisColour, 1);
+    draw_text(
+        frame.image, right_axis.labels[i], {edge + kTickLength + 4, row}, Align::kLeft, kTickScale);
+  }
+  if (!right_label.empty()) {
+    draw_vertical_text(
+        frame.image,
+        right_label,
+        {edge + right_margin - kPad / 2 - right_title.height / 2,
+         frame.plot.y + frame.plot.height / 2},
+        kLabelScale);
+  }
+  frame.y = left_axis;
+  draw_axis_lines(frame);
+  cv::line(frame.image, {edge, frame.plot.y}, {edge, frame.bottom()}, kAxisColour, 1);
   draw_legend(frame, names, LegendKey::kLine);
   write_png(path, frame.image);
 }

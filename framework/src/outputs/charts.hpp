@@ -80,6 +80,19 @@ void write_line_plot(
     const std::vector<LineSeries>& series,
     bool log_x = false);
 
+/// Writes a line plot of two quantities on one x axis as a PNG: `left` against the left y axis
+/// and `right` against its own y axis on the right, each in its series colour (0 and 1). Throws
+/// std::invalid_argument for a series `write_line_plot` would reject, and IoError when the file
+/// cannot be written.
+void write_twin_axis_plot(
+    const std::filesystem::path& path,
+    const std::string& title,
+    const std::string& x_label,
+    const LineSeries& left,
+    const std::string& left_label,
+    const LineSeries& right,
+    const std::string& right_label);
+
 /// Returns summary statistics of `values` for a box plot with whiskers at the given percentiles
 /// (linear interpolation between order statistics, as numpy.percentile's default).
 /// Throws std::invalid_argument when `values` is empty or has a non-finite value, or unless

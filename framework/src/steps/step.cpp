@@ -17,11 +17,17 @@ RunContext::RunContext(const Scenario& scenario, const RunFolder& output, DataSp
 
 const std::vector<StepKind>& step_kinds() {
   static const std::vector<StepKind> kinds = {
+      load_step_kind(),
       store_step_kind(),
       replay_step_kind(),
       train_step_kind(),
       evaluate_step_kind(),
       class_variance_step_kind(),
+      few_shot_step_kind(),
+      imagination_step_kind(),
+      boundary_extension_step_kind(),
+      extended_recall_step_kind(),
+      carmichael_step_kind(),
   };
   return kinds;
 }

@@ -47,5 +47,11 @@ StepKind replay_step_kind();
 StepKind train_step_kind();
 StepKind evaluate_step_kind();
 StepKind class_variance_step_kind();
+StepKind load_step_kind();
+StepKind few_shot_step_kind();
+StepKind imagination_step_kind();
+StepKind boundary_extension_step_kind();
+StepKind extended_recall_step_kind();
+StepKind carmichael_step_kind();
 
 }  // namespace genmem

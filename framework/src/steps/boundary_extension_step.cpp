@@ -1,0 +1,360 @@
+// Boundary extension and contraction: test scenes are zoomed in or out, reconstructed by the
+// neocortex from a noisy copy, and the object's height in the reconstruction is compared with its
+// height in the zoomed scene. Reconstructions drift toward the typical view, so zoomed-in views
+// come back with a smaller object and zoomed-out views with a larger one.
+
+#include <cmath>
+#include <cstdlib>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "analysis/statistics.hpp"
+#include "outputs/charts.hpp"
+#include "outputs/image_grid.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace {
+
+// k-means settings of the original segmentation: 100 iterations or a centre shift below 0.2,
+// best of 10 random starts.
+constexpr int kKMeansIterations = 100;
+constexpr double kKMeansEpsilon = 0.2;
+constexpr int kKMeansAttempts = 10;
+
+// The object's colour is the most common segment in rows [0.5, 0.8) of the image height.
+constexpr double kObjectRowsFrom = 0.5;
+constexpr double kObjectRowsTo = 0.8;
+
+cv::Mat to_mat(const at::Tensor& image) {
+  const at::Tensor bytes =
+      image.mul(255.0).round_().clamp_(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+  return cv::Mat(
+             static_cast<int>(bytes.size(0)),
+             static_cast<int>(bytes.size(1)),
+             CV_8UC3,
+             bytes.data_ptr())
+      .clone();
+}
+
+at::Tensor to_tensor(const cv::Mat& mat) {
+  const at::Tensor bytes = at::from_blob(mat.data, {mat.rows, mat.cols, 3}, at::kByte).clone();
+  return bytes.permute({2, 0, 1}).to(at::kFloat).div_(255.0).contiguous();
+}
+
+// The border, in pixels, that zooms a `size`-pixel image to `zoom` percent, as the original
+// computed it: |int(half / (zoom / 100) - half)|.
+int zoom_border(std::int64_t zoom, int size) {
+  const double half = size / 2.0;
+  return std::abs(static_cast<int>(half / (static_cast<double>(zoom) / 100.0) - half));
+}
+
+// Zooms out below 100 (pads with the edge pixels, then shrinks) and in above 100 (crops, then
+// enlarges), both with bicubic resampling back to the original size.
+cv::Mat zoom_image(const cv::Mat& image, std::int64_t zoom) {
+  const int border = zoom_border(zoom, image.cols);
+  if (border == 0) {
+    return image.clone();
+  }
+  cv::Mat framed;
+  if (zoom < 100) {
+    cv::copyMakeBorder(image, framed, border, border, border, border, cv::BORDER_REPLICATE);
+  } else {
+    framed = image(cv::Rect(border, border, image.cols - 2 * border, image.rows - 2 * border));
+  }
+  cv::Mat resized;
+  cv::resize(framed, resized, image.size(), 0, 0, cv::INTER_CUBIC);
+  return resized;
+}
+
+// Segments `image` into `clusters` colours with k-means and returns the object's height: the
+// number of pixels in the middle column that belong to the segment most common in the column's
+// object rows.
+int object_height(const cv::Mat& image, int clusters, std::uint64_t seed) {
+  cv::Mat samples;
+  image.reshape(1, image.rows * image.cols).convertTo(samples, CV_32F);
+  cv::Mat assignment;
+  cv::Mat centres;
+  cv::setRNGSeed(static_cast<int>(seed % 2147483647U));
+  cv::kmeans(
+      samples,
+      clusters,
+      assignment,
+      cv::TermCriteria(
+          cv::TermCriteria::EPS + cv::TermCriteria::MAX_ITER, kKMeansIterations, kKMeansEpsilon),
+      kKMeansAttempts,
+      cv::KMEANS_RANDOM_CENTERS,
+      centres);
+  const int column = image.cols / 2;
+  const auto segment = [&](int row) {
+    return assignment.at<int>(row * image.cols + column);
+  };
+  std::vector<int> counts(static_cast<std::size_t>(clusters), 0);
+  const int from = static_cast<int>(image.rows * kObjectRowsFrom);
+  const int to = static_cast<int>(image.rows * kObjectRowsTo);
+  for (int row = from; row < to; ++row) {
+    ++counts[static_cast<std::size_t>(segment(row))];
+  }
+  const int object =
+      static_cast<int>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+  int height = 0;
+  for (int row = 0; row < image.rows; ++row) {
+    height += segment(row) == object ? 1 : 0;
+  }
+  return height;
+}
+
+class BoundaryExtensionStep final : public Step {
+ public:
+  explicit BoundaryExtensionStep(const Parameters& parameters)
+      : items_(parameters.get_int("items")),
+        zooms_(parameters.get_int_list("zoom_levels")),
+        noise_(parameters.get_float("noise")),
+        clusters_(parameters.get_int("clusters")),
+        label_(parameters.get_int("class")),
+        distinct_hues_(parameters.get_bool("distinct_hues")),
+        examples_(parameters.get_int("examples")) {}
+
+  void run(RunContext& context) override {
+    at::NoGradGuard no_grad;
+    GenerativeModel& model = require_neocortex(context, "boundary_extension");
+    const Dataset& test = context.data.test;
+    const at::Tensor chosen = choose(context);
+    const std::int64_t n = chosen.size(0);
+    const at::Tensor originals = test.images.index_select(0, chosen);
+    std::vector<cv::Mat> scenes;
+    for (std::int64_t i = 0; i < n; ++i) {
+      scenes.push_back(to_mat(originals[i]));
+    }
+
+    std::vector<std::string> categories;
+    BarSeries bars{"change in object height", {}, {}};
+    BoxSeries boxes{"change in object height", {}};
+    nlohmann::json levels = nlohmann::json::array();
+    std::string csv = "item,zoom,input_height,output_height,change\n";
+    std::vector<double> level_means;
+    std::vector<double> zoom_values;
+    double zoomed_in_sum = 0.0;
+    double zoomed_out_sum = 0.0;
+    std::int64_t zoomed_in_count = 0;
+    std::int64_t zoomed_out_count = 0;
+    std::vector<at::Tensor> example_inputs;
+    std::vector<at::Tensor> example_outputs;
+
+    for (const std::int64_t zoom : zooms_) {
+      std::vector<cv::Mat> zoomed;
+      std::vector<at::Tensor> zoomed_tensors;
+      for (const cv::Mat& scene : scenes) {
+        zoomed.push_back(zoom_image(scene, zoom));
+        zoomed_tensors.push_back(to_tensor(zoomed.back()));
+      }
+      const at::Tensor inputs = at::stack(zoomed_tensors);
+      // As in the original, 10% of the values are set to 0 before reconstruction; the input's
+      // height is measured on the clean zoomed scene.
+      const at::Tensor keep =
+          at::rand(inputs.sizes(), context.generator, at::TensorOptions(at::kFloat)).ge(noise_);
+      const at::Tensor noisy = inputs.mul(keep.to(at::kFloat));
+      const at::Tensor outputs = model.decode(model.encode(noisy).mean);
+
+      std::vector<double> changes;
+      for (std::int64_t i = 0; i < n; ++i) {
+        // k-means starts are seeded per image, so every run segments the same image alike.
+        const std::uint64_t seed = static_cast<std::uint64_t>(context.scenario.seed) * 1000003U
+            + static_cast<std::uint64_t>(i);
+        const auto clusters = static_cast<int>(clusters_);
+        const int input_height = object_height(zoomed[static_cast<std::size_t>(i)], clusters, seed);
+        const int output_height = object_height(to_mat(outputs[i]), clusters, seed);
+        const double change = input_height == 0
+            ? 0.0
+            : static_cast<double>(output_height - input_height) / input_height;
+        changes.push_back(change);
+        csv += fmt::format("{},{},{},{},{:.6g}\n", i, zoom, input_height, output_height, change);
+      }
+      if (examples_ > 0) {
+        example_inputs.push_back(noisy.slice(0, 0, examples_));
+        example_outputs.push_back(outputs.slice(0, 0, examples_));
+      }
+
+      double sem = 0.0;
+      const double mean = mean_and_sem(changes, sem);
+      const BoxStats box = box_stats(changes, 10.0, 90.0);
+      levels.push_back({
+          {"zoom", zoom},
+          {"border", zoom_border(zoom, static_cast<int>(test.images.size(3)))},
+          {"mean", mean},
+          {"sem", sem},
+          {"p10", box.whisker_low},
+          {"q1", box.q1},
+          {"median", box.median},
+          {"q3", box.q3},
+          {"p90", box.whisker_high},
+      });
+      categories.push_back(std::to_string(zoom));
+      bars.values.push_back(mean);
+      bars.errors.push_back(sem);
+      boxes.boxes.push_back(box);
+      level_means.push_back(mean);
+      zoom_values.push_back(static_cast<double>(zoom));
+      if (zoom > 100) {
+        zoomed_in_sum += mean;
+        ++zoomed_in_count;
+      } else if (zoom < 100) {
+        zoomed_out_sum += mean;
+        ++zoomed_out_count;
+      }
+      spdlog::info(
+          "zoom {}%: object height changes by {:+.3f} (SEM {:.3f}, median {:+.3f}) over {} images",
+          zoom,
+          mean,
+          sem,
+          box.median,
+          n);
+    }
+
+    auto& summary = context.summary["boundary_extension"];
+    summary["items"] = n;
+    summary["levels"] = levels;
+    if (zoomed_in_count > 0) {
+      summary["zoomed_in_mean_change"] = zoomed_in_sum / static_cast<double>(zoomed_in_count);
+      summary["zoomed_in_smaller"] = zoomed_in_sum < 0.0;
+    }
+    if (zoomed_out_count > 0) {
+      summary["zoomed_out_mean_change"] = zoomed_out_sum / static_cast<double>(zoomed_out_count);
+      summary["zoomed_out_larger"] = zoomed_out_sum > 0.0;
+    }
+    if (zoom_values.size() >= 3) {
+      try {
+        const RankCorrelation correlation = spearman_correlation(zoom_values, level_means);
+        summary["spearman_zoom_vs_mean_change"] = {
+            {"rho", correlation.rho}, {"p_value", correlation.p_value}};
+      } catch (const std::invalid_argument&) {
+        // Every level had the same mean change, so there is no rank correlation to report.
+      }
+    }
+    context.output.write("boundary_extension.csv", csv);
+
+    // The original plotted the zoom levels from zoomed in to zoomed out.
+    std::reverse(categories.begin(), categories.end());
+    std::reverse(bars.values.begin(), bars.values.end());
+    std::reverse(bars.errors.begin(), bars.errors.end());
+    std::reverse(boxes.boxes.begin(), boxes.boxes.end());
+    const std::string title = fmt::format("Change in object height by zoom (%), {} images", n);
+    write_bar_chart(
+        context.output.file("figures/boundary_extension_bars.png"),
+        title + ", mean and SEM",
+        "relative change",
+        categories,
+        {bars});
+    write_box_plot(
+        context.output.file("figures/boundary_extension_box.png"),
+        title + ", whiskers at 10th and 90th percentiles",
+        "relative change",
+        categories,
+        {boxes});
+    if (!example_inputs.empty()) {
+      // One row per example: its noisy inputs at every zoom level, then their reconstructions.
+      const at::Tensor inputs = at::stack(example_inputs, 1);
+      const at::Tensor outputs = at::stack(example_outputs, 1);
+      const at::Tensor rows = at::cat({inputs, outputs}, 1);
+      write_image_grid(
+          context.output.file("figures/boundary_extension_examples.png"),
+          rows.flatten(0, 1),
+          rows.size(1));
+    }
+  }
+
+ private:
+  // The test images of the chosen class (with object, floor and wall hues all different when
+  // `distinct_hues`), in test-set order, at most `items_` of them.
+  at::Tensor choose(const RunContext& context) const {
+    const Dataset& test = context.data.test;
+    at::Tensor keep = test.labels.eq(label_);
+    if (distinct_hues_) {
+      for (const char* factor : {"object_hue", "floor_hue", "wall_hue"}) {
+        if (test.factors.count(factor) == 0) {
+          throw ConfigError(fmt::format(
+              "scenario '{}' step {} (boundary_extension): distinct_hues needs the {} of each "
+              "image, which the '{}' source does not give; set distinct_hues = false",
+              context.scenario.file.string(),
+              context.step_number,
+              factor,
+              context.scenario.data.get_string("source")));
+        }
+      }
+      const at::Tensor object = test.factors.at("object_hue");
+      keep =
+          keep & object.ne(test.factors.at("floor_hue")) & object.ne(test.factors.at("wall_hue"));
+    }
+    const at::Tensor chosen = keep.nonzero().squeeze(1);
+    if (chosen.size(0) == 0) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (boundary_extension): no test image of {} {} qualifies; raise "
+          "[data] test_items",
+          context.scenario.file.string(),
+          context.step_number,
+          test.label_name,
+          label_));
+    }
+    if (chosen.size(0) < items_) {
+      spdlog::warn(
+          "boundary_extension: only {} test images qualify, fewer than items = {}; raise [data] "
+          "test_items or subset for more",
+          chosen.size(0),
+          items_);
+    }
+    return chosen.slice(0, 0, items_);
+  }
+
+  std::int64_t items_;
+  std::vector<std::int64_t> zooms_;
+  double noise_;
+  std::int64_t clusters_;
+  std::int64_t label_;
+  bool distinct_hues_;
+  std::int64_t examples_;
+};
+
+}  // namespace
+
+StepKind boundary_extension_step_kind() {
+  return {
+      "boundary_extension",
+      "Zoom test images in and out, reconstruct them from noisy copies, and measure the change "
+      "in the object's height (boundary extension and contraction)",
+      {
+          int_parameter("items", 500, 1, std::nullopt, "Test images measured", "images"),
+          int_list_parameter(
+              "zoom_levels",
+              {80, 85, 90, 95, 100, 105, 110, 115, 120},
+              50,
+              200,
+              "Zoom levels; below 100 zooms out (edge padding), above 100 zooms in (cropping)",
+              "percent"),
+          float_parameter(
+              "noise", 0.1, 0.0, 1.0, "Fraction of input values set to 0 before reconstruction"),
+          int_parameter("clusters", 5, 2, 32, "k-means colour segments used to find the object"),
+          int_parameter(
+              "class", 0, 0, std::nullopt, "Label of the images used (Shapes3D: 0 is cube)"),
+          bool_parameter(
+              "distinct_hues",
+              true,
+              "Use only images whose object hue differs from the floor and wall hues"),
+          int_parameter(
+              "examples", 5, 0, 100, "Images shown at every zoom level in the example figure"),
+      },
+      [](const Parameters& parameters) {
+        return std::make_unique<BoundaryExtensionStep>(parameters);
+      },
+      {kNeocortex},
+      nullptr,
+  };
+}
+
+}  // namespace genmem

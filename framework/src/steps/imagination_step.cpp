@@ -1,0 +1,105 @@
+// Class-conditional imagination by sampling: latents drawn from the prior are ranked by how
+// strongly a classifier of latent means assigns them to a class, and the best are decoded.
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "analysis/svm_classifier.hpp"
+#include "outputs/image_grid.hpp"
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace {
+
+class ImaginationStep final : public Step {
+ public:
+  explicit ImaginationStep(const Parameters& parameters)
+      : samples_(parameters.get_int("samples")), top_(parameters.get_int("top")) {}
+
+  void run(RunContext& context) override {
+    at::NoGradGuard no_grad;
+    GenerativeModel& model = require_neocortex(context, "imagination");
+    const Dataset& test = context.data.test;
+    if (top_ > samples_) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (imagination): top is {} but only {} samples are drawn; lower "
+          "top or raise samples",
+          context.scenario.file.string(),
+          context.step_number,
+          top_,
+          samples_));
+    }
+
+    // As in the original analysis, the classifier is fitted on the latent means of the test set.
+    const SvmClassifier classifier(model.encode(test.images).mean, test.labels, true);
+    const at::Tensor latents =
+        at::randn({samples_, model.latent_dim()}, context.generator, at::TensorOptions(at::kFloat));
+    const at::Tensor probabilities = classifier.predict_probability(latents);
+
+    nlohmann::json classes = nlohmann::json::array();
+    for (std::int64_t label = 0; label < probabilities.size(1); ++label) {
+      const at::Tensor ranked = std::get<1>(probabilities.select(1, label).sort(0, true));
+      const at::Tensor chosen = ranked.slice(0, 0, top_);
+      const at::Tensor images = model.decode(latents.index_select(0, chosen));
+      write_image_grid(
+          context.output.file(fmt::format("figures/imagination_{}_{}.png", test.label_name, label)),
+          images,
+          std::min<std::int64_t>(top_, 10));
+
+      // An independent check of the decoded images: the same classifier, applied to their
+      // re-encoded latent means.
+      const at::Tensor predicted = classifier.predict(model.encode(images).mean);
+      const double mean_probability =
+          probabilities.select(1, label).index_select(0, chosen).mean().item<double>();
+      const double recognised = predicted.eq(label).to(at::kDouble).mean().item<double>();
+      classes.push_back({
+          {"class", label},
+          {"mean_probability", probabilities.select(1, label).mean().item<double>()},
+          {"mean_probability_of_top", mean_probability},
+          {"re_encoded_as_class", recognised},
+      });
+      spdlog::info(
+          "imagined {} {}: mean probability of the top {} samples {:.3f}; {:.0f}% of their "
+          "images re-encode as {} {}",
+          test.label_name,
+          label,
+          top_,
+          mean_probability,
+          100.0 * recognised,
+          test.label_name,
+          label);
+    }
+    auto& summary = context.summary["imagination"];
+    summary["samples"] = samples_;
+    summary["top"] = top_;
+    summary["classes"] = classes;
+  }
+
+ private:
+  std::int64_t samples_;
+  std::int64_t top_;
+};
+
+}  // namespace
+
+StepKind imagination_step_kind() {
+  return {
+      "imagination",
+      "Sample latents from the prior, rank them by a classifier's probability of each class, and "
+      "decode the top ones (imagination of a class)",
+      {
+          int_parameter("samples", 10000, 1, std::nullopt, "Latents drawn from the prior"),
+          int_parameter(
+              "top", 20, 1, std::nullopt, "Most probable samples decoded for each class", "images"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<ImaginationStep>(parameters); },
+      {kNeocortex},
+      nullptr,
+  };
+}
+
+}  // namespace genmem

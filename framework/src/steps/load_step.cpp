@@ -1,0 +1,107 @@
+// Loads a trained neocortex from an earlier run, so that analyses of a consolidated model do not
+// repeat its training.
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+
+namespace genmem {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCheckpoint = "checkpoints/neocortex.pt";
+
+// Returns whether the run folder `run` finished and saved a neocortex.
+bool completed_run_with_checkpoint(const fs::path& run) {
+  std::error_code error;
+  if (!fs::is_regular_file(run / kCheckpoint, error)) {
+    return false;
+  }
+  std::ifstream file(run / "manifest.json");
+  const nlohmann::json manifest = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  return manifest.is_object() && manifest.value("status", "") == "completed";
+}
+
+// Resolves `file`: a checkpoint file, a run folder, or a folder of run folders, whose newest
+// completed run (run folders are named by UTC time, so the greatest name is the newest) is taken.
+// Returns an empty path when none of these holds a checkpoint.
+fs::path find_checkpoint(const fs::path& file) {
+  std::error_code error;
+  if (fs::is_regular_file(file, error)) {
+    return file;
+  }
+  if (!fs::is_directory(file, error)) {
+    return {};
+  }
+  if (fs::is_regular_file(file / kCheckpoint, error)) {
+    return file / kCheckpoint;
+  }
+  fs::path newest;
+  for (const auto& entry : fs::directory_iterator(file, error)) {
+    if (entry.is_directory(error) && completed_run_with_checkpoint(entry.path())
+        && (newest.empty() || entry.path().filename() > newest.filename())) {
+      newest = entry.path();
+    }
+  }
+  return newest.empty() ? newest : newest / kCheckpoint;
+}
+
+class LoadStep final : public Step {
+ public:
+  explicit LoadStep(const Parameters& parameters) : file_(parameters.get_string("file")) {}
+
+  void run(RunContext& context) override {
+    GenerativeModel& model = require_neocortex(context, "load");
+    const fs::path checkpoint = find_checkpoint(file_);
+    if (checkpoint.empty()) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
+          "folder of such runs; run the scenario that trains the model first, or set file",
+          context.scenario.file.string(),
+          context.step_number,
+          file_.string(),
+          kCheckpoint));
+    }
+    model.load(checkpoint.string());
+    context.summary["load"] = {{"file", fs::absolute(checkpoint).lexically_normal().string()}};
+    spdlog::info("loaded the neocortex from '{}'", checkpoint.string());
+  }
+
+ private:
+  fs::path file_;
+};
+
+}  // namespace
+
+StepKind load_step_kind() {
+  return {
+      "load",
+      "Load the neocortex's weights from a checkpoint of an earlier run",
+      {
+          string_parameter(
+              "file",
+              "",
+              "A checkpoint file, a run folder (its checkpoints/neocortex.pt), or a folder of run "
+              "folders such as runs/shapes3d-consolidation (the newest completed one); relative "
+              "to the working directory"),
+      },
+      [](const Parameters& parameters) { return std::make_unique<LoadStep>(parameters); },
+      {kNeocortex},
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        if (scenario.steps[index].parameters.get_string("file").empty()) {
+          return "has no file; set file to a checkpoint or a run folder";
+        }
+        return "";
+      },
+  };
+}
+
+}  // namespace genmem
