@@ -29,10 +29,6 @@ constexpr int kKMeansIterations = 100;
 constexpr double kKMeansEpsilon = 0.2;
 constexpr int kKMeansAttempts = 10;
 
-// The object's colour is the most common segment in rows [0.5, 0.8) of the image height.
-constexpr double kObjectRowsFrom = 0.5;
-constexpr double kObjectRowsTo = 0.8;
-
 cv::Mat to_mat(const at::Tensor& image) {
   const at::Tensor bytes =
       image.mul(255.0).round_().clamp_(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
@@ -74,10 +70,16 @@ cv::Mat zoom_image(const cv::Mat& image, std::int64_t zoom) {
   return resized;
 }
 
+// Rows of the image, as fractions of its height, where the object's body lies.
+struct RowWindow {
+  double from;
+  double to;
+};
+
 // Segments `image` into `clusters` colours with k-means and returns the object's height: the
 // number of pixels in the middle column that belong to the segment most common in the column's
-// object rows.
-int object_height(const cv::Mat& image, int clusters, std::uint64_t seed) {
+// rows `window`.
+int object_height(const cv::Mat& image, int clusters, RowWindow window, std::uint64_t seed) {
   cv::Mat samples;
   image.reshape(1, image.rows * image.cols).convertTo(samples, CV_32F);
   cv::Mat assignment;
@@ -97,8 +99,8 @@ int object_height(const cv::Mat& image, int clusters, std::uint64_t seed) {
     return assignment.at<int>(row * image.cols + column);
   };
   std::vector<int> counts(static_cast<std::size_t>(clusters), 0);
-  const int from = static_cast<int>(image.rows * kObjectRowsFrom);
-  const int to = static_cast<int>(image.rows * kObjectRowsTo);
+  const int from = static_cast<int>(image.rows * window.from);
+  const int to = std::max(from + 1, static_cast<int>(image.rows * window.to));
   for (int row = from; row < to; ++row) {
     ++counts[static_cast<std::size_t>(segment(row))];
   }
@@ -120,7 +122,8 @@ class BoundaryExtensionStep final : public Step {
         clusters_(parameters.get_int("clusters")),
         label_(parameters.get_int("class")),
         distinct_hues_(parameters.get_bool("distinct_hues")),
-        examples_(parameters.get_int("examples")) {}
+        examples_(parameters.get_int("examples")),
+        window_{parameters.get_float("object_rows_from"), parameters.get_float("object_rows_to")} {}
 
   void run(RunContext& context) override {
     at::NoGradGuard no_grad;
@@ -169,8 +172,9 @@ class BoundaryExtensionStep final : public Step {
         const std::uint64_t seed = static_cast<std::uint64_t>(context.scenario.seed) * 1000003U
             + static_cast<std::uint64_t>(i);
         const auto clusters = static_cast<int>(clusters_);
-        const int input_height = object_height(zoomed[static_cast<std::size_t>(i)], clusters, seed);
-        const int output_height = object_height(to_mat(outputs[i]), clusters, seed);
+        const int input_height =
+            object_height(zoomed[static_cast<std::size_t>(i)], clusters, window_, seed);
+        const int output_height = object_height(to_mat(outputs[i]), clusters, window_, seed);
         const double change = input_height == 0
             ? 0.0
             : static_cast<double>(output_height - input_height) / input_height;
@@ -319,6 +323,7 @@ class BoundaryExtensionStep final : public Step {
   std::int64_t label_;
   bool distinct_hues_;
   std::int64_t examples_;
+  RowWindow window_;
 };
 
 }  // namespace
@@ -348,12 +353,33 @@ StepKind boundary_extension_step_kind() {
               "Use only images whose object hue differs from the floor and wall hues"),
           int_parameter(
               "examples", 5, 0, 100, "Images shown at every zoom level in the example figure"),
+          float_parameter(
+              "object_rows_from",
+              0.5,
+              0.0,
+              1.0,
+              "Start of the rows, as a fraction of the image height, whose most common segment "
+              "in the middle column is taken as the object"),
+          float_parameter(
+              "object_rows_to",
+              0.8,
+              0.0,
+              1.0,
+              "End (exclusive) of those rows; 0.8 as in the original, which must stay within "
+              "the object's body at every zoom level"),
       },
       [](const Parameters& parameters) {
         return std::make_unique<BoundaryExtensionStep>(parameters);
       },
       {kNeocortex},
-      nullptr,
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const Parameters& parameters = scenario.steps[index].parameters;
+        if (parameters.get_float("object_rows_from") >= parameters.get_float("object_rows_to")) {
+          return "has object_rows_from at or after object_rows_to; the object's rows must not "
+                 "be empty";
+        }
+        return "";
+      },
   };
 }
 

@@ -218,6 +218,12 @@ class ExtendedRecallStep final : public Step {
       const MeanAndSem elements = describe(stored.unpredictable_elements);
       const MeanAndSem pixels = describe(stored.stored_pixels);
       const double own_fraction = own.to(at::kDouble).mean().item<double>();
+      // The error of the recalls that ended at their own trace, which leaves out the large
+      // errors of recalls that ended at another scene.
+      const at::Tensor own_errors = errors.masked_select(own);
+      const nlohmann::json own_error = own_errors.numel() > 0
+          ? nlohmann::json(own_errors.mean().item<double>())
+          : nlohmann::json();
       levels.push_back({
           {"threshold", threshold},
           {"mean_squared_error", error.mean},
@@ -226,6 +232,7 @@ class ExtendedRecallStep final : public Step {
           {"sem_unpredictable_elements", elements.sem},
           {"mean_stored_pixels", pixels.mean},
           {"recalled_own_trace", own_fraction},
+          {"mean_squared_error_own_recalls", own_error},
       });
       error_means.push_back(error.mean);
       count_means.push_back(elements.mean);
@@ -380,6 +387,7 @@ class CarmichaelStep final : public Step {
         noise_(parameters.get_float("noise")),
         max_steps_(parameters.get_int("max_steps")),
         blur_sigma_(parameters.get_float("blur_sigma")),
+        blur_row_(parameters.get_float("blur_row")),
         scene_{
             static_cast<int>(parameters.get_int("floor_hue")),
             static_cast<int>(parameters.get_int("wall_hue")),
@@ -424,7 +432,7 @@ class CarmichaelStep final : public Step {
     std::vector<at::Tensor> ambiguous;
     for (std::int64_t i = 0; i < kShapes; ++i) {
       ambiguous.push_back(make_ambiguous(
-          scenes.images[i], blur_sigma_, kBlurCentreX, kBlurCentreY, kBlurRadius, kSquareSize));
+          scenes.images[i], blur_sigma_, kBlurCentreX, blur_row_, kBlurRadius, kSquareSize));
     }
     const at::Tensor stimuli = at::stack(ambiguous);
     const at::Tensor concept_latents = model.encode(scenes.images).mean;
@@ -512,9 +520,9 @@ class CarmichaelStep final : public Step {
   }
 
  private:
-  // The blurred circle and the square, in pixels of a 64x64 scene, as in the original stimuli.
+  // The blurred circle's column and radius and the square's side, in pixels of a 64x64 scene,
+  // as in the original stimuli.
   static constexpr double kBlurCentreX = 32.0;
-  static constexpr double kBlurCentreY = 45.0;
   static constexpr double kBlurRadius = 15.0;
   static constexpr std::int64_t kSquareSize = 8;
 
@@ -523,6 +531,7 @@ class CarmichaelStep final : public Step {
   double noise_;
   std::int64_t max_steps_;
   double blur_sigma_;
+  double blur_row_;
   Shapes3dFactors scene_;
 };
 
@@ -576,6 +585,15 @@ StepKind carmichael_step_kind() {
           float_parameter("noise", 0.1, 0.0, 1.0, "Fraction of cue values set to 0"),
           int_parameter("max_steps", 5, 1, std::nullopt, "Recall steps per cue", "steps"),
           float_parameter("blur_sigma", 3.0, 0.1, 20.0, "Gaussian blur over the object", "pixels"),
+          float_parameter(
+              "blur_row",
+              36.0,
+              0.0,
+              63.0,
+              "Row of the centre of the blurred circle (radius 15, column 32): the middle of the "
+              "smallest object in genmem's rendered scenes. The original used row 45 on "
+              "DeepMind's images",
+              "pixels"),
           int_parameter("floor_hue", 1, 0, 9, "Floor hue index of the stimuli"),
           int_parameter("wall_hue", 3, 0, 9, "Wall hue index of the stimuli"),
           int_parameter("object_hue", 2, 0, 9, "Object hue index of the stimuli"),

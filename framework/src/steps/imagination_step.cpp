@@ -18,7 +18,9 @@ namespace {
 class ImaginationStep final : public Step {
  public:
   explicit ImaginationStep(const Parameters& parameters)
-      : samples_(parameters.get_int("samples")), top_(parameters.get_int("top")) {}
+      : samples_(parameters.get_int("samples")),
+        top_(parameters.get_int("top")),
+        fit_on_samples_(parameters.get_string("fit_on") == "samples") {}
 
   void run(RunContext& context) override {
     at::NoGradGuard no_grad;
@@ -34,8 +36,18 @@ class ImaginationStep final : public Step {
           samples_));
     }
 
-    // As in the original analysis, the classifier is fitted on the latent means of the test set.
-    const SvmClassifier classifier(model.encode(test.images).mean, test.labels, true);
+    // The classifier is fitted on the test set's latents, as in the original analysis. Latent
+    // dimensions that the KL term has collapsed have means near 0 for every image. Standardised,
+    // a prior sample lies far outside the means in those dimensions, where the RBF kernel
+    // vanishes and every sample gets the same probabilities. A sample from each image's
+    // posterior spreads like the prior there, so `fit_on = "samples"` avoids this;
+    // `fit_on = "means"` is the original.
+    const Encoding encoding = model.encode(test.images);
+    const at::Tensor features = fit_on_samples_ ? encoding.mean
+            + encoding.log_var.mul(0.5).exp()
+                * at::randn(encoding.mean.sizes(), context.generator, at::TensorOptions(at::kFloat))
+                                                : encoding.mean;
+    const SvmClassifier classifier(features, test.labels, true);
     const at::Tensor latents =
         at::randn({samples_, model.latent_dim()}, context.generator, at::TensorOptions(at::kFloat));
     const at::Tensor probabilities = classifier.predict_probability(latents);
@@ -76,12 +88,14 @@ class ImaginationStep final : public Step {
     auto& summary = context.summary["imagination"];
     summary["samples"] = samples_;
     summary["top"] = top_;
+    summary["fit_on"] = fit_on_samples_ ? "samples" : "means";
     summary["classes"] = classes;
   }
 
  private:
   std::int64_t samples_;
   std::int64_t top_;
+  bool fit_on_samples_;
 };
 
 }  // namespace
@@ -95,6 +109,13 @@ StepKind imagination_step_kind() {
           int_parameter("samples", 10000, 1, std::nullopt, "Latents drawn from the prior"),
           int_parameter(
               "top", 20, 1, std::nullopt, "Most probable samples decoded for each class", "images"),
+          choice_parameter(
+              "fit_on",
+              "samples",
+              {"samples", "means"},
+              "The classifier's training latents: one posterior sample per test image, or the "
+              "latent means as the original (which give every prior sample nearly the same "
+              "probabilities when some latent dimensions have collapsed)"),
       },
       [](const Parameters& parameters) { return std::make_unique<ImaginationStep>(parameters); },
       {kNeocortex},
