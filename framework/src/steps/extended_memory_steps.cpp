@@ -1,10 +1,11 @@
-// The extended model: the hippocampus stores, for each experience, only the sensory elements the
-// neocortex predicts badly plus the neocortex's latent code; recall fills in the rest from the
-// decoded latent. `extended_recall` measures this at several error thresholds; `carmichael`
-// stores ambiguous scenes with the latent of a named concept and shows the concept pulling the
-// recalled scene toward its shape.
+// The extended model. For each experience the hippocampus stores only the sensory elements the
+// neocortex predicts badly, plus the neocortex's latent code, and recall fills in the rest from
+// the decoded latent. `extended_recall` measures this at several error thresholds. `carmichael`
+// stores ambiguous scenes with the latent of a named concept, which pulls each recalled scene
+// toward the concept's shape.
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include <ATen/ATen.h>
@@ -192,6 +193,7 @@ class ExtendedRecallStep final : public Step {
 
     nlohmann::json levels = nlohmann::json::array();
     std::vector<double> error_means;
+    std::vector<double> own_error_means;
     std::vector<double> count_means;
     LineSeries error_line{"recall error", {}, {}, {}};
     LineSeries count_line{"sensory elements", {}, {}, {}};
@@ -235,6 +237,9 @@ class ExtendedRecallStep final : public Step {
           {"mean_squared_error_own_recalls", own_error},
       });
       error_means.push_back(error.mean);
+      own_error_means.push_back(
+          own_error.is_number() ? own_error.get<double>()
+                                : std::numeric_limits<double>::quiet_NaN());
       count_means.push_back(elements.mean);
       error_line.x.push_back(threshold);
       error_line.y.push_back(error.mean);
@@ -267,14 +272,14 @@ class ExtendedRecallStep final : public Step {
       if (figures_ > 0) {
         // Per item: the scene, the noisy cue, the cue's unpredictable elements, the recalled
         // ones, the decoded recalled latent, and the recalled scene.
-        const std::int64_t shown = std::min(figures_, items_);
+        const std::int64_t drawn_items = std::min(figures_, items_);
         const at::Tensor rows = at::stack(
-            {images.slice(0, 0, shown),
-             cues.slice(0, 0, shown),
-             show_sensory(queries.sensory.slice(0, 0, shown)),
-             show_sensory(recalled.sensory.slice(0, 0, shown)),
-             recalled.prediction.slice(0, 0, shown),
-             recalled.scene.slice(0, 0, shown)},
+            {images.slice(0, 0, drawn_items),
+             cues.slice(0, 0, drawn_items),
+             show_sensory(queries.sensory.slice(0, 0, drawn_items)),
+             show_sensory(recalled.sensory.slice(0, 0, drawn_items)),
+             recalled.prediction.slice(0, 0, drawn_items),
+             recalled.scene.slice(0, 0, drawn_items)},
             1);
         write_image_grid(
             context.output.file(fmt::format("figures/extended_recall_t{}.png", tag)),
@@ -289,13 +294,13 @@ class ExtendedRecallStep final : public Step {
                                      at::TensorOptions(at::kFloat))
                                      .mul_(2.0)
                                      .sub_(1.0);
-        const Recollection dreamt = split_recalled(model, memory.recall(noise, options).states);
+        const Recollection from_noise = split_recalled(model, memory.recall(noise, options).states);
         const Recollection probe = split_recalled(model, noise);
         const at::Tensor rows = at::stack(
             {show_sensory(probe.sensory),
-             show_sensory(dreamt.sensory),
-             dreamt.prediction,
-             dreamt.scene},
+             show_sensory(from_noise.sensory),
+             from_noise.prediction,
+             from_noise.scene},
             1);
         write_image_grid(
             context.output.file(fmt::format("figures/extended_noise_recall_t{}.png", tag)),
@@ -310,6 +315,7 @@ class ExtendedRecallStep final : public Step {
     context.output.write("extended_recall.csv", csv);
     if (thresholds_.size() >= 2) {
       summary["error_rises_with_threshold"] = strictly_monotonic(error_means, true);
+      summary["own_recall_error_rises_with_threshold"] = strictly_monotonic(own_error_means, true);
       summary["elements_fall_with_threshold"] = strictly_monotonic(count_means, false);
       write_twin_axis_plot(
           context.output.file("figures/extended_thresholds.png"),
