@@ -47,6 +47,10 @@ std::string describe_node_type(const toml::node& node) {
       return "a table";
     case toml::node_type::array:
       return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::boolean:
+      return "a boolean";
     case toml::node_type::date:
     case toml::node_type::time:
     case toml::node_type::date_time:
@@ -159,12 +163,23 @@ Parameters validate_table(
     }
     ParameterValue value;
     if (!to_parameter_value(node, value)) {
+      std::string got = describe_node_type(node);
+      if (const toml::array* array = node.as_array()) {
+        // Name the first element that is not a number.
+        for (std::size_t i = 0; i < array->size(); ++i) {
+          const toml::node& element = *array->get(i);
+          if (!element.is_integer() && !element.is_floating_point()) {
+            got = fmt::format("an array whose element {} is {}", i, describe_node_type(element));
+            break;
+          }
+        }
+      }
       throw ConfigError(fmt::format(
           "{}: '{}' must be {} (got {})",
           locator.where(node),
           key_path,
           expected_type(spec->type),
-          describe_node_type(node)));
+          got));
     }
     const std::string problem = check_parameter_value(*spec, value);
     if (!problem.empty()) {

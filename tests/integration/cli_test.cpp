@@ -477,9 +477,18 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       + (dir / "run").string());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("no-such-run' not found"));
+
+  // A folder that exists but holds no completed run with a checkpoint.
+  fs::create_directories(dir / "empty-runs/20260101T000000Z");
+  const Result empty = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.1.file=" + (dir / "empty-runs").string() + " --output "
+      + (dir / "run2").string());
+  EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(
-      last_line(result.err),
-      HasSubstr("no-such-run' is not a checkpoint, a run folder with checkpoints/neocortex.pt"));
+      last_line(empty.err),
+      HasSubstr("empty-runs' is not a checkpoint, a run folder with checkpoints/neocortex.pt"));
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");
   EXPECT_FALSE(fs::exists(dir / "run/figures/imagination_shape_0.png"));

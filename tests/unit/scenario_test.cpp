@@ -243,10 +243,9 @@ std::string with_few_shot(const std::string& sizes) {
 }
 
 TEST(Scenario, IntegerArrayParameterRead) {
-  const Scenario scenario = parse(with_few_shot("[10, 20, 1000]"));
+  const Scenario scenario = parse(with_few_shot("[10, 20, 100]"));
   EXPECT_EQ(
-      scenario.steps[2].parameters.get_int_list("sizes"),
-      (std::vector<std::int64_t>{10, 20, 1000}));
+      scenario.steps[2].parameters.get_int_list("sizes"), (std::vector<std::int64_t>{10, 20, 100}));
 }
 
 TEST(Scenario, ArrayParameterChecksElements) {
@@ -258,14 +257,15 @@ TEST(Scenario, ArrayParameterChecksElements) {
       HasSubstr("has an element that must be at least 2 (got 1)"));
   EXPECT_THAT(config_error(with_few_shot("[]")), HasSubstr("must be a non-empty array"));
   EXPECT_THAT(
-      config_error(with_few_shot("[10, \"20\"]")), HasSubstr("must be an array of integers"));
+      config_error(with_few_shot("[10, \"20\"]")),
+      HasSubstr("must be an array of integers (got an array whose element 1 is a string)"));
   EXPECT_THAT(config_error(with_few_shot("10")), HasSubstr("must be a non-empty array"));
 }
 
 TEST(Scenario, SetReplacesArrayAndResolvedFormatKeepsIt) {
-  const Scenario first = parse(with_few_shot("[10, 20]"), {"steps.3.sizes=[5, 50, 500]"});
+  const Scenario first = parse(with_few_shot("[10, 20]"), {"steps.3.sizes=[5, 50, 100]"});
   EXPECT_EQ(
-      first.steps[2].parameters.get_int_list("sizes"), (std::vector<std::int64_t>{5, 50, 500}));
+      first.steps[2].parameters.get_int_list("sizes"), (std::vector<std::int64_t>{5, 50, 100}));
   const Scenario second = parse(format_scenario(first));
   EXPECT_EQ(second.steps[2].parameters.values(), first.steps[2].parameters.values());
 }
@@ -275,6 +275,18 @@ TEST(Scenario, CarmichaelNeedsShapes3dSource) {
   EXPECT_THAT(
       config_error(text),
       HasSubstr("needs Shapes3D scenes; set [data] source to \"shapes3d_rendered\""));
+}
+
+TEST(Scenario, SweepThresholdsMustRise) {
+  const std::string text =
+      std::string(kValid) + "\n[[steps]]\nrun = \"extended_recall\"\nthresholds = [0.2, 0.1]\n";
+  EXPECT_THAT(config_error(text), HasSubstr("needs thresholds in rising order without repeats"));
+}
+
+TEST(Scenario, FewShotSizesWithinTrainItems) {
+  EXPECT_THAT(
+      config_error(with_few_shot("[10, 500]")),
+      HasSubstr("fits a classifier on 500 examples, but [data] train_items is 100"));
 }
 
 TEST(Scenario, LoadNeedsFile) {

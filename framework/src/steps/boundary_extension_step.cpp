@@ -3,6 +3,7 @@
 // height in the zoomed scene. Reconstructions drift toward the typical view, so zoomed-in views
 // come back with a smaller object and zoomed-out views with a larger one.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -279,6 +280,15 @@ class BoundaryExtensionStep final : public Step {
   // `distinct_hues`), in test-set order, at most `items_` of them.
   at::Tensor choose(const RunContext& context) const {
     const Dataset& test = context.data.test;
+    if (label_ >= test.num_classes) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (boundary_extension): class {} is not a {}; use 0 to {}",
+          context.scenario.file.string(),
+          context.step_number,
+          label_,
+          test.label_name,
+          test.num_classes - 1));
+    }
     at::Tensor keep = test.labels.eq(label_);
     if (distinct_hues_) {
       for (const char* factor : {"object_hue", "floor_hue", "wall_hue"}) {
@@ -374,9 +384,21 @@ StepKind boundary_extension_step_kind() {
       {kNeocortex},
       [](const Scenario& scenario, std::size_t index) -> std::string {
         const Parameters& parameters = scenario.steps[index].parameters;
+        if (scenario.data.get_string("source") == "mnist") {
+          return "needs colour scenes with an object on a floor; set [data] source to "
+                 "\"shapes3d_rendered\" or \"shapes3d\"";
+        }
         if (parameters.get_float("object_rows_from") >= parameters.get_float("object_rows_to")) {
-          return "has object_rows_from at or after object_rows_to; the object's rows must not "
-                 "be empty";
+          return fmt::format(
+              "has object_rows_from {} at or after object_rows_to {}; the object's rows must "
+              "not be empty",
+              parameters.get_float("object_rows_from"),
+              parameters.get_float("object_rows_to"));
+        }
+        const std::vector<std::int64_t> zooms = parameters.get_int_list("zoom_levels");
+        if (!std::is_sorted(zooms.begin(), zooms.end())
+            || std::adjacent_find(zooms.begin(), zooms.end()) != zooms.end()) {
+          return "needs zoom_levels in rising order without repeats; sort them";
         }
         return "";
       },

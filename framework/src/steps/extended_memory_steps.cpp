@@ -4,6 +4,7 @@
 // stores ambiguous scenes with the latent of a named concept, which pulls each recalled scene
 // toward the concept's shape.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -574,7 +575,23 @@ StepKind extended_recall_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<ExtendedRecallStep>(parameters); },
       {kHippocampus, kNeocortex},
-      nullptr,
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const Parameters& parameters = scenario.steps[index].parameters;
+        const std::vector<double> thresholds = parameters.get_float_list("thresholds");
+        if (!std::is_sorted(thresholds.begin(), thresholds.end())
+            || std::adjacent_find(thresholds.begin(), thresholds.end()) != thresholds.end()) {
+          return "needs thresholds in rising order without repeats, so that the sweep's trends "
+                 "and figure read along the threshold; sort them";
+        }
+        if (parameters.get_int("items") > scenario.data.get_int("test_items")) {
+          return fmt::format(
+              "stores {} test images, but [data] test_items is {}; raise test_items or lower "
+              "items",
+              parameters.get_int("items"),
+              scenario.data.get_int("test_items"));
+        }
+        return "";
+      },
   };
 }
 
@@ -608,11 +625,17 @@ StepKind carmichael_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<CarmichaelStep>(parameters); },
       {kHippocampus, kNeocortex},
-      [](const Scenario& scenario, std::size_t /*index*/) -> std::string {
+      [](const Scenario& scenario, std::size_t index) -> std::string {
         const std::string& source = scenario.data.get_string("source");
         if (source != "shapes3d" && source != "shapes3d_rendered") {
           return "needs Shapes3D scenes; set [data] source to \"shapes3d_rendered\" or "
                  "\"shapes3d\"";
+        }
+        std::vector<std::int64_t> concepts =
+            scenario.steps[index].parameters.get_int_list("concepts");
+        std::sort(concepts.begin(), concepts.end());
+        if (std::adjacent_find(concepts.begin(), concepts.end()) != concepts.end()) {
+          return "names a concept twice; list each concept shape once";
         }
         return "";
       },

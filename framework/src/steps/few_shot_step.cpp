@@ -172,7 +172,28 @@ StepKind few_shot_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<FewShotStep>(parameters); },
       {kNeocortex},
-      nullptr,
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const Parameters& parameters = scenario.steps[index].parameters;
+        const std::vector<std::int64_t> sizes = parameters.get_int_list("sizes");
+        const std::int64_t largest = *std::max_element(sizes.begin(), sizes.end());
+        const std::int64_t train_items = scenario.data.get_int("train_items");
+        if (largest > train_items) {
+          return fmt::format(
+              "fits a classifier on {} examples, but [data] train_items is {}; raise train_items "
+              "or lower sizes",
+              largest,
+              train_items);
+        }
+        const std::int64_t test_items = parameters.get_int("test_items");
+        if (test_items > scenario.data.get_int("test_items")) {
+          return fmt::format(
+              "scores on {} test images, but [data] test_items is {}; lower test_items (0 means "
+              "all)",
+              test_items,
+              scenario.data.get_int("test_items"));
+        }
+        return "";
+      },
   };
 }
 

@@ -119,7 +119,16 @@ StepKind imagination_step_kind() {
       },
       [](const Parameters& parameters) { return std::make_unique<ImaginationStep>(parameters); },
       {kNeocortex},
-      nullptr,
+      [](const Scenario& scenario, std::size_t index) -> std::string {
+        const Parameters& parameters = scenario.steps[index].parameters;
+        if (parameters.get_int("top") > parameters.get_int("samples")) {
+          return fmt::format(
+              "decodes the top {} of only {} samples; lower top or raise samples",
+              parameters.get_int("top"),
+              parameters.get_int("samples"));
+        }
+        return "";
+      },
   };
 }
 

@@ -60,6 +60,16 @@ class LoadStep final : public Step {
 
   void run(RunContext& context) override {
     GenerativeModel& model = require_neocortex(context, "load");
+    std::error_code error;
+    if (!fs::exists(file_, error)) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (load): '{}' not found (relative paths start at the working "
+          "directory, '{}'); run the scenario that trains the model first, or set file",
+          context.scenario.file.string(),
+          context.step_number,
+          file_.string(),
+          fs::current_path(error).string()));
+    }
     const fs::path checkpoint = find_checkpoint(file_);
     if (checkpoint.empty()) {
       throw ConfigError(fmt::format(
