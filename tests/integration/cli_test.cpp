@@ -428,6 +428,18 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   ASSERT_EQ(zooms.size(), 5U);
   // Beyond any bias of the measure itself: the object shrinks more at 120% than at 100%.
   EXPECT_LT(zooms[4]["mean"].get<double>(), zooms[2]["mean"].get<double>()) << boundary.dump();
+  // The same with the object's height found by its hue instead of by k-means segments.
+  const fs::path by_hue = dir / "boundary-by-hue";
+  const Result hue_run = run_genmem(
+      "run " + (kSource / "scenarios/shapes3d/boundary-extension-quick.toml").string()
+      + " -q --set data.dir=" + (kSource / "data").string() + " --set steps.1.file="
+      + model.string() + " --set steps.2.measure=object_hue --output " + by_hue.string());
+  ASSERT_EQ(hue_run.exit_code, 0) << hue_run.err;
+  const auto hue_levels =
+      nlohmann::json::parse(read_text(by_hue / "summary.json"))["boundary_extension"]["levels"];
+  ASSERT_EQ(hue_levels.size(), 5U);
+  EXPECT_LT(hue_levels[4]["median"].get<double>(), hue_levels[2]["median"].get<double>())
+      << hue_levels.dump();
   EXPECT_EQ(boundary["levels"].size(), 5U);
   EXPECT_TRUE(fs::exists(dir / "boundary-extension/figures/boundary_extension_box.png"));
 

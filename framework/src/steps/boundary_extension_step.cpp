@@ -16,6 +16,7 @@
 #include <genmem/error.hpp>
 
 #include "analysis/statistics.hpp"
+#include "data/shapes3d_renderer.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/image_grid.hpp"
 #include "steps/run_context.hpp"
@@ -114,6 +115,28 @@ int object_height(const cv::Mat& image, int clusters, RowWindow window, std::uin
   return height;
 }
 
+// Returns the object's height as the number of pixels in the middle column whose colour has the
+// object's hue (`hue` a fraction of the colour wheel) to within half the spacing of the Shapes3D
+// hue grid, with enough saturation and brightness for the hue to be defined.
+int object_height_by_hue(const cv::Mat& image, double hue) {
+  constexpr double kHalfSpacing = 0.05;  // of the wheel: the hues are 0.1 apart
+  constexpr int kMinSaturation = 90;     // of 255
+  constexpr int kMinValue = 40;          // of 255
+  cv::Mat hsv;
+  cv::cvtColor(image, hsv, cv::COLOR_RGB2HSV);
+  const int column = image.cols / 2;
+  int height = 0;
+  for (int row = 0; row < image.rows; ++row) {
+    const cv::Vec3b pixel = hsv.at<cv::Vec3b>(row, column);
+    // OpenCV's 8-bit hue runs from 0 to 179 around the wheel.
+    const double pixel_hue = pixel[0] / 180.0;
+    const double distance = std::abs(pixel_hue - hue);
+    const bool same_hue = std::min(distance, 1.0 - distance) <= kHalfSpacing;
+    height += same_hue && pixel[1] >= kMinSaturation && pixel[2] >= kMinValue ? 1 : 0;
+  }
+  return height;
+}
+
 class BoundaryExtensionStep final : public Step {
  public:
   explicit BoundaryExtensionStep(const Parameters& parameters)
@@ -124,7 +147,8 @@ class BoundaryExtensionStep final : public Step {
         label_(parameters.get_int("class")),
         distinct_hues_(parameters.get_bool("distinct_hues")),
         examples_(parameters.get_int("examples")),
-        window_{parameters.get_float("object_rows_from"), parameters.get_float("object_rows_to")} {}
+        window_{parameters.get_float("object_rows_from"), parameters.get_float("object_rows_to")},
+        by_hue_(parameters.get_string("measure") == "object_hue") {}
 
   void run(RunContext& context) override {
     at::NoGradGuard no_grad;
@@ -134,8 +158,14 @@ class BoundaryExtensionStep final : public Step {
     const std::int64_t n = chosen.size(0);
     const at::Tensor originals = test.images.index_select(0, chosen);
     std::vector<cv::Mat> scenes;
+    std::vector<double> object_hues;
     for (std::int64_t i = 0; i < n; ++i) {
       scenes.push_back(to_mat(originals[i]));
+      if (by_hue_) {
+        const auto index = test.factors.at("object_hue")[chosen[i].item<std::int64_t>()];
+        object_hues.push_back(
+            shapes3d_factor_value(2, static_cast<int>(index.item<std::int64_t>())));
+      }
     }
 
     std::vector<std::string> categories;
@@ -173,9 +203,12 @@ class BoundaryExtensionStep final : public Step {
         const std::uint64_t seed = static_cast<std::uint64_t>(context.scenario.seed) * 1000003U
             + static_cast<std::uint64_t>(i);
         const auto clusters = static_cast<int>(clusters_);
-        const int input_height =
-            object_height(zoomed[static_cast<std::size_t>(i)], clusters, window_, seed);
-        const int output_height = object_height(to_mat(outputs[i]), clusters, window_, seed);
+        const cv::Mat& input = zoomed[static_cast<std::size_t>(i)];
+        const cv::Mat output = to_mat(outputs[i]);
+        const int input_height = by_hue_ ? object_height_by_hue(input, object_hues[i])
+                                         : object_height(input, clusters, window_, seed);
+        const int output_height = by_hue_ ? object_height_by_hue(output, object_hues[i])
+                                          : object_height(output, clusters, window_, seed);
         const double change = input_height == 0
             ? 0.0
             : static_cast<double>(output_height - input_height) / input_height;
@@ -290,12 +323,13 @@ class BoundaryExtensionStep final : public Step {
           test.num_classes - 1));
     }
     at::Tensor keep = test.labels.eq(label_);
-    if (distinct_hues_) {
+    if (distinct_hues_ || by_hue_) {
       for (const char* factor : {"object_hue", "floor_hue", "wall_hue"}) {
         if (test.factors.count(factor) == 0) {
           throw ConfigError(fmt::format(
-              "scenario '{}' step {} (boundary_extension): distinct_hues needs the {} of each "
-              "image, which the '{}' source does not give; set distinct_hues = false",
+              "scenario '{}' step {} (boundary_extension): distinct_hues and the object_hue "
+              "measure need the {} of each image, which the '{}' source does not give; set "
+              "distinct_hues = false and measure = \"kmeans\"",
               context.scenario.file.string(),
               context.step_number,
               factor,
@@ -334,6 +368,7 @@ class BoundaryExtensionStep final : public Step {
   bool distinct_hues_;
   std::int64_t examples_;
   RowWindow window_;
+  bool by_hue_;
 };
 
 }  // namespace
@@ -363,6 +398,13 @@ StepKind boundary_extension_step_kind() {
               "Use only images whose object hue differs from the floor and wall hues"),
           int_parameter(
               "examples", 5, 0, 100, "Images shown at every zoom level in the example figure"),
+          choice_parameter(
+              "measure",
+              "kmeans",
+              {"kmeans", "object_hue"},
+              "How the object's height is found in the middle column: the most common of the "
+              "k-means colour segments in the object rows (the original), or the pixels with "
+              "the object's hue"),
           float_parameter(
               "object_rows_from",
               0.5,
