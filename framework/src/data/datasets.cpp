@@ -5,11 +5,13 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <genmem/error.hpp>
 
 #include "data/idx.hpp"
 #include "data/shapes3d_source.hpp"
+#include "scenario_schema.hpp"
 
 namespace genmem {
 namespace fs = std::filesystem;
@@ -117,6 +119,10 @@ DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::
   }
   const fs::path dir = resolve_data_dir(data, scenario_file) / source;
   const bool shuffle = data.get_string("order") == "shuffled";
+  if (data.get_int("subset") != default_parameters(data_section_parameters()).get_int("subset")) {
+    spdlog::warn(
+        "[data] subset applies to the Shapes3D sources only; the '{}' source ignores it", source);
+  }
 
   DataSplit split;
   const Dataset train =

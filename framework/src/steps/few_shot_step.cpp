@@ -89,6 +89,12 @@ class FewShotStep final : public Step {
           accuracy = classifier.score(test_layers[layer], test_labels);
           line.x.push_back(static_cast<double>(size));
           line.y.push_back(accuracy);
+        } else {
+          spdlog::warn(
+              "few_shot: the first {} training images have only one {}, so no classifier is "
+              "fitted there; its accuracy is recorded as NaN",
+              size,
+              train.label_name);
         }
         table[layer][std::to_string(size)] =
             std::isnan(accuracy) ? nlohmann::json() : nlohmann::json(accuracy);
