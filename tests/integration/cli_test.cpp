@@ -491,7 +491,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
   EXPECT_THAT(last_line(result.err), HasSubstr("no-such-run' not found"));
 
-  // A folder that exists but holds no completed run with a checkpoint.
+  // A folder that exists but contains no completed run with a checkpoint.
   fs::create_directories(dir / "empty-runs/20260101T000000Z");
   const Result empty = run_genmem(
       "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()

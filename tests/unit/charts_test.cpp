@@ -280,8 +280,8 @@ TEST(ChartLinePlot, LogXStraightensLogarithm) {
 }
 
 TEST(ChartTwinAxisPlot, EachSeriesSpansItsOwnAxis) {
-  // The right series is 100 times larger and falls; on its own axis it still spans most of the
-  // plot's height, as the rising left one does on the left axis.
+  // The right series is 100 times larger than the left one and falls. Because it has its own
+  // axis, it still spans most of the plot's height, as the rising left one does.
   test_support::TempDir dir;
   const auto path = dir / "twin.png";
   write_twin_axis_plot(

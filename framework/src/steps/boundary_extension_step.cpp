@@ -115,9 +115,9 @@ int object_height(const cv::Mat& image, int clusters, RowWindow window, std::uin
   return height;
 }
 
-// Returns the object's height as the number of pixels in the middle column whose colour has the
-// object's hue (`hue` a fraction of the colour wheel) to within half the spacing of the Shapes3D
-// hue grid, with enough saturation and brightness for the hue to be defined.
+// Returns the object's height: the pixels of the middle column whose hue is within half the
+// Shapes3D hue spacing of `hue` (a fraction of the colour wheel). Pixels too grey or too dark to
+// have a defined hue are not counted.
 int object_height_by_hue(const cv::Mat& image, double hue) {
   constexpr double kHalfSpacing = 0.05;  // of the wheel: the hues are 0.1 apart
   constexpr int kMinSaturation = 90;     // of 255

@@ -449,9 +449,10 @@ class CarmichaelStep final : public Step {
     nlohmann::json results = nlohmann::json::array();
     RecallOptions options;
     options.max_steps = max_steps_;
+    // The sensory part of the stored traces is the same for every concept.
+    const Traces stored = make_traces(model, stimuli, threshold_);
     for (const std::int64_t concept_shape : concepts_) {
       memory.clear();
-      const Traces stored = make_traces(model, stimuli, threshold_);
       const at::Tensor concept_latent =
           concept_latents[concept_shape].unsqueeze(0).expand({kShapes, concept_latents.size(1)});
       const std::int64_t sensory_size = stored.sensory[0].numel();

@@ -32,7 +32,7 @@ bool completed_run_with_checkpoint(const fs::path& run) {
 
 // Resolves `file`: a checkpoint file, a run folder, or a folder of run folders, whose newest
 // completed run (run folders are named by UTC time, so the greatest name is the newest) is taken.
-// Returns an empty path when none of these holds a checkpoint.
+// Returns an empty path when none of these contains a checkpoint.
 fs::path find_checkpoint(const fs::path& file) {
   std::error_code error;
   if (fs::is_regular_file(file, error)) {
