@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <genmem/error.hpp>
@@ -341,7 +342,7 @@ std::vector<fs::path> read_plugin_paths(
 }
 
 void check_top_level(const toml::table& root, const Locator& locator) {
-  const std::vector<std::string> allowed = {"scenario", "data", "models", "steps"};
+  const std::vector<std::string> allowed = {"scenario", "data", "models", "steps", "compare"};
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -383,6 +384,100 @@ ModelSpec read_model(
   return spec;
 }
 
+// Writes a TOML value the way `--set` reads it back: strings bare, other values as TOML.
+std::string assignment_text(const toml::node& node) {
+  if (const auto text = node.value_exact<std::string>()) {
+    return *text;
+  }
+  std::stringstream out;
+  node.visit([&](const auto& value) { out << toml::toml_formatter(value); });
+  return out.str();
+}
+
+// Removes one dotted key, if the scenario has it; `steps` entries are not addressed.
+void remove_key(toml::table& root, const std::string& key_path) {
+  std::vector<std::string> keys;
+  std::stringstream stream(key_path);
+  for (std::string key; std::getline(stream, key, '.');) {
+    keys.push_back(key);
+  }
+  toml::table* table = &root;
+  for (std::size_t i = 0; i + 1 < keys.size() && table != nullptr; ++i) {
+    toml::node* next = table->get(keys[i]);
+    table = next == nullptr ? nullptr : next->as_table();
+  }
+  if (table != nullptr && !keys.empty()) {
+    table->erase(keys.back());
+  }
+}
+
+CompareSpec read_compare(const toml::table& root, const Locator& locator) {
+  CompareSpec spec;
+  const toml::node* node = root.get("compare");
+  if (node == nullptr) {
+    return spec;
+  }
+  const toml::table& table = require_table(root, "compare", "compare", locator);
+  for (const auto& [key, value] : table) {
+    const std::string name(key.str());
+    if (name == "seeds") {
+      const auto seeds = value.value_exact<std::int64_t>();
+      if (!seeds || *seeds < 1) {
+        throw ConfigError(fmt::format(
+            "{}: 'compare.seeds' must be an integer of at least 1 (got {})",
+            locator.where(value),
+            describe_node_type(value)));
+      }
+      spec.seeds = *seeds;
+    } else if (name == "metrics") {
+      const toml::array* array = value.as_array();
+      for (std::size_t i = 0; array != nullptr && i < array->size(); ++i) {
+        if (const auto metric = (*array)[i].value_exact<std::string>()) {
+          spec.metrics.push_back(*metric);
+        } else {
+          array = nullptr;
+        }
+      }
+      if (array == nullptr) {
+        throw ConfigError(fmt::format(
+            "{}: 'compare.metrics' must be an array of summary keys such as "
+            "[\"capacity.random.largest_n.corrupt_10\"]",
+            locator.where(value)));
+      }
+    } else if (name == "vary") {
+      const toml::table* axes = value.as_table();
+      if (axes == nullptr) {
+        throw ConfigError(fmt::format(
+            "{}: 'compare.vary' must be a table of arrays, for example [compare.vary] "
+            "\"models.hippocampus.plugin\" = [\"modern_hopfield\", \"classical_hopfield\"]",
+            locator.where(value)));
+      }
+      for (const auto& [axis_key, axis_values] : *axes) {
+        const toml::array* array = axis_values.as_array();
+        if (array == nullptr || array->empty()) {
+          throw ConfigError(fmt::format(
+              "{}: 'compare.vary.\"{}\"' must be a non-empty array of values",
+              locator.where(axis_values),
+              axis_key.str()));
+        }
+        CompareAxis axis{std::string(axis_key.str()), {}};
+        for (const auto& element : *array) {
+          axis.values.push_back(assignment_text(element));
+        }
+        spec.vary.push_back(std::move(axis));
+      }
+    } else {
+      throw ConfigError(unknown_key_message(
+          locator.where(value),
+          "compare." + name,
+          name,
+          "[compare]",
+          {"vary", "seeds", "metrics"}));
+    }
+  }
+  return spec;
+}
+
 std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator) {
   const toml::node* node = root.get("steps");
   if (node == nullptr) {
@@ -418,7 +513,7 @@ std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator
       if (!suggestion.empty()) {
         message += fmt::format("; did you mean '{}'?", suggestion);
       } else {
-        message += "; the steps are store, replay, train and evaluate";
+        message += fmt::format("; the steps are {}", fmt::join(kind_names, ", "));
       }
       throw ConfigError(message);
     }
@@ -477,6 +572,9 @@ Scenario parse_scenario(
         error.source().begin.column,
         error.description()));
   }
+  for (const auto& key : overrides.removals) {
+    remove_key(root, key);
+  }
   for (const auto& assignment : overrides.assignments) {
     apply_assignment(root, assignment);
   }
@@ -517,6 +615,7 @@ Scenario parse_scenario(
   }
 
   scenario.steps = read_steps(root, locator);
+  scenario.compare = read_compare(root, locator);
   for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
     const StepKind* kind = find_step_kind(scenario.steps[i].kind);
     if (kind->check) {
@@ -621,6 +720,24 @@ std::string format_scenario(const Scenario& scenario) {
   }
 
   toml::table root{{"scenario", section}, {"data", data}, {"models", models}, {"steps", steps}};
+  if (!scenario.compare.vary.empty() || !scenario.compare.metrics.empty()
+      || scenario.compare.seeds != 1) {
+    toml::table vary;
+    for (const auto& axis : scenario.compare.vary) {
+      toml::array values;
+      for (const auto& value : axis.values) {
+        values.push_back(value);
+      }
+      vary.insert(axis.key, values);
+    }
+    toml::array metrics;
+    for (const auto& metric : scenario.compare.metrics) {
+      metrics.push_back(metric);
+    }
+    root.insert(
+        "compare",
+        toml::table{{"seeds", scenario.compare.seeds}, {"metrics", metrics}, {"vary", vary}});
+  }
   std::stringstream out;
   out << "# Resolved scenario: every key with the value this run used.\n"
       << toml::toml_formatter(root) << "\n";

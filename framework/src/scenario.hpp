@@ -25,6 +25,23 @@ struct StepSpec {
   Parameters parameters;
 };
 
+/// One varied key of a comparison: a dotted scenario key and the values it takes, each written
+/// as in `--set` (TOML, or a bare string).
+struct CompareAxis {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+/// The scenario's optional `[compare]` table, which `genmem compare` reads.
+struct CompareSpec {
+  /// Keys to vary; a comparison runs every combination of their values.
+  std::vector<CompareAxis> vary;
+  /// Seeds per variant: scenario.seed, scenario.seed + 1, and so on.
+  std::int64_t seeds = 1;
+  /// Dotted summary.json keys shown in the comparison's table; empty shows every number.
+  std::vector<std::string> metrics;
+};
+
 /// A validated scenario with every default filled in.
 struct Scenario {
   std::filesystem::path file;
@@ -37,6 +54,7 @@ struct Scenario {
   Parameters data;
   std::map<std::string, ModelSpec> models;
   std::vector<StepSpec> steps;
+  CompareSpec compare;
 };
 
 /// Options that change how a scenario file is read.
@@ -45,6 +63,9 @@ struct ScenarioOverrides {
   std::vector<std::string> assignments;
   /// Folders from `--plugin-path`, searched before the scenario's own `plugin_paths`.
   std::vector<std::filesystem::path> plugin_paths;
+  /// Dotted keys removed before the assignments apply, such as "models.hippocampus.beta"; a key
+  /// the scenario does not have is ignored.
+  std::vector<std::string> removals;
 };
 
 /// The model roles a scenario can fill, with the interface each needs.

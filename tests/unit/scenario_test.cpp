@@ -36,7 +36,7 @@ cues = 50
 )";
 
 Scenario parse(const std::string& text, std::vector<std::string> assignments = {}) {
-  return parse_scenario(text, "tiny.toml", ScenarioOverrides{std::move(assignments), {}});
+  return parse_scenario(text, "tiny.toml", ScenarioOverrides{std::move(assignments), {}, {}});
 }
 
 std::string replace(std::string text, const std::string& from, const std::string& to) {

@@ -1,6 +1,7 @@
 // genmem: runs memory simulations described by scenario files.
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include <genmem/error.hpp>
 
+#include "compare.hpp"
 #include "interrupt.hpp"
 #include "logging.hpp"
 #include "plugin_loader.hpp"
@@ -39,6 +41,8 @@ constexpr const char* kUsage = R"(Usage: genmem COMMAND [OPTIONS]
 Commands:
   run SCENARIO        run a scenario and write its results to a new run folder
   validate SCENARIO   check a scenario and print it with every default filled in
+  compare SCENARIO    run a scenario for every combination of varied settings and seeds, and
+                      tabulate the results
   plugins             list the plugins found; --describe NAME shows one plugin's parameters
   shapes3d-figures    write the Shapes3D figures of docs/figures (for maintainers)
 
@@ -179,6 +183,72 @@ int validate_command(const std::vector<std::string>& arguments) {
   const genmem::Scenario resolved = genmem::prepare_scenario(run);
   std::cout << genmem::format_scenario(resolved);
   std::cerr << "genmem: scenario '" << scenario << "' is valid\n";
+  return EXIT_SUCCESS;
+}
+
+int compare_command(const std::vector<std::string>& arguments) {
+  CommonOptions common;
+  genmem::CompareOptions compare;
+  std::string scenario;
+  std::string output;
+  std::vector<std::string> vary;
+  std::int64_t seeds = 0;
+  std::int64_t threads = 0;
+  po::options_description options(
+      "Usage: genmem compare SCENARIO [--vary KEY=V1,V2]... [--seeds N] [OPTIONS]\n\n"
+      "Runs the scenario once per combination of the varied values and per seed, each in its own\n"
+      "run folder, then writes comparison.csv, comparison.md and a plot per metric. Running the\n"
+      "same command again reuses the runs that completed.\n\nOptions");
+  add_common_options(options, common);
+  add_scenario_options(options, scenario, compare.run.overrides.assignments);
+  options.add_options()(
+      "vary",
+      po::value(&vary)->composing(),
+      "a key and the values it takes, for example --vary "
+      "models.hippocampus.plugin=modern_hopfield,classical_hopfield; repeatable, replaces the "
+      "scenario's [compare.vary] entry for the same key")(
+      "seeds",
+      po::value(&seeds),
+      "seeds per variant, from scenario.seed up; replaces compare.seeds")(
+      "metric",
+      po::value(&compare.metrics)->composing(),
+      "summary key shown in the table and plotted, for example replay.distinct_patterns; "
+      "repeatable, replaces compare.metrics")(
+      "output,o",
+      po::value(&output),
+      "folder of the comparison; default runs/<name>-compare. Reusing it resumes the comparison")(
+      "threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
+  if (!parse_scenario_command("compare", arguments, options, scenario)) {
+    return EXIT_SUCCESS;
+  }
+  start_logging(common);
+  compare.run.scenario_file = scenario;
+  compare.run.overrides.plugin_paths = to_paths(common.plugin_paths);
+  for (const auto& text : vary) {
+    compare.vary.push_back(genmem::parse_vary(text));
+  }
+  if (seeds != 0) {
+    compare.seeds = seeds;
+  }
+  if (threads != 0) {
+    compare.run.threads = threads;
+  }
+  compare.output_dir = output;
+
+  const genmem::CompareOutcome outcome = genmem::run_comparison(compare);
+  std::size_t failed = 0;
+  for (const auto& run : outcome.runs) {
+    failed += run.status == "failed" ? 1 : 0;
+  }
+  std::ifstream table(outcome.folder / "comparison.md");
+  std::cout << table.rdbuf() << "\nComparison in " << outcome.folder.string() << ": "
+            << outcome.runs.size() - failed << " of " << outcome.runs.size() << " runs completed\n";
+  if (failed > 0) {
+    std::cerr << "genmem: error: " << failed << " of " << outcome.runs.size()
+              << " runs failed; comparison.md lists them. Fix the cause and run the same command "
+                 "again to finish the rest\n";
+    return kExitFailure;
+  }
   return EXIT_SUCCESS;
 }
 
@@ -324,6 +394,9 @@ int main(int argc, char** argv) {
     if (command == "validate") {
       return validate_command(arguments);
     }
+    if (command == "compare") {
+      return compare_command(arguments);
+    }
     if (command == "plugins") {
       return plugins_command(arguments);
     }
@@ -331,7 +404,7 @@ int main(int argc, char** argv) {
       return shapes3d_figures_command(arguments);
     }
     std::cerr << "genmem: unknown command '" << command << "'; the commands are run, validate, "
-              << "plugins and shapes3d-figures (genmem --help)\n";
+              << "compare, plugins and shapes3d-figures (genmem --help)\n";
     return kExitUsage;
   } catch (const po::error& error) {
     std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command

@@ -282,6 +282,13 @@ class ReplayStep final : public Step {
     std::vector<double> fractions(
         counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
     summary["class_fractions"] = fractions;
+    // Total variation distance between the replays' classes and the stored patterns' classes:
+    // 0 when replay samples the classes as often as they were stored, 1 when it never reaches a
+    // stored class.
+    const at::Tensor stored_fractions =
+        at::bincount(context.stored_labels, {}, context.data.train.num_classes).to(at::kDouble)
+        / static_cast<double>(context.stored_labels.size(0));
+    summary["class_bias"] = 0.5 * (counts - stored_fractions).abs().sum().item<double>();
     spdlog::info(
         "replayed {} noise cues in {:.1f} s: {} distinct stored memories reached, mean {:.1f} steps",
         cues_,

@@ -28,6 +28,7 @@ const std::vector<StepKind>& step_kinds() {
       boundary_extension_step_kind(),
       extended_recall_step_kind(),
       carmichael_step_kind(),
+      capacity_step_kind(),
   };
   return kinds;
 }

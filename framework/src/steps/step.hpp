@@ -53,5 +53,6 @@ StepKind imagination_step_kind();
 StepKind boundary_extension_step_kind();
 StepKind extended_recall_step_kind();
 StepKind carmichael_step_kind();
+StepKind capacity_step_kind();
 
 }  // namespace genmem

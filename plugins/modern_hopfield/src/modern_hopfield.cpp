@@ -22,14 +22,28 @@ namespace {
 
 constexpr const char* kScaleInvSqrtDim = "inv_sqrt_dim";
 constexpr const char* kScaleNone = "none";
+constexpr const char* kSeparationSoftmax = "softmax";
+constexpr const char* kSeparationSparsemax = "sparsemax";
+constexpr const char* kSeparationEntmax15 = "entmax15";
 
 // Number of values that `max_row_norm` and the energy convert to float64 at a time: 2^20 values
 // (8 MiB), so that neither makes a float64 copy of all stored patterns.
 constexpr std::int64_t kFloat64BlockElements = std::int64_t{1} << 20;
 
-// First element of a saved file's tuple, and the layout version that follows it.
-constexpr const char* kFileKind = "genmem.modern_hopfield";
+// A saved file's tuple starts with "genmem." and the plugin name, then this layout version.
 constexpr std::int64_t kFileVersion = 1;
+
+const char* separation_name(Separation separation) {
+  switch (separation) {
+    case Separation::kSoftmax:
+      return kSeparationSoftmax;
+    case Separation::kSparsemax:
+      return kSeparationSparsemax;
+    case Separation::kEntmax15:
+      return kSeparationEntmax15;
+  }
+  return "";
+}
 
 std::string shape_of(const at::Tensor& tensor) {
   return fmt::format("[{}]", fmt::join(tensor.sizes(), ", "));
@@ -54,27 +68,30 @@ std::optional<double> max_row_norm(const at::Tensor& rows) {
   return std::sqrt(largest);
 }
 
-c10::Device parse_device(const std::string& name) {
+c10::Device parse_device(const std::string& plugin, const std::string& name) {
   std::optional<c10::Device> device;
   try {
     device = c10::Device(name);
   } catch (const c10::Error&) {
     throw ConfigError(
-        fmt::format("modern_hopfield: device '{}' is invalid. Use \"cpu\" or \"cuda\".", name));
+        fmt::format("{}: device '{}' is invalid. Use \"cpu\" or \"cuda\".", plugin, name));
   }
   if (device->is_cuda() && !at::hasCUDA()) {
     throw ConfigError(fmt::format(
-        "modern_hopfield: device '{}' was requested but this LibTorch build has no CUDA support. "
-        "Use \"cpu\".",
+        "{}: device '{}' was requested but this LibTorch build has no CUDA support. Use \"cpu\".",
+        plugin,
         name));
   }
   return *device;
 }
 
 // Returns the value of each declared parameter, taking the default where `configured` has none.
-Parameters resolve_parameters(const Parameters& configured) {
+Parameters resolve_parameters(
+    const std::string& plugin,
+    const std::vector<ParameterSpec>& specs,
+    const Parameters& configured) {
   Parameters resolved;
-  for (const auto& spec : modern_hopfield_parameters()) {
+  for (const auto& spec : specs) {
     ParameterValue value = spec.default_value;
     if (configured.contains(spec.name)) {
       value = configured.values().at(spec.name);
@@ -82,35 +99,36 @@ Parameters resolve_parameters(const Parameters& configured) {
     const std::string problem = check_parameter_value(spec, value);
     if (!problem.empty()) {
       throw ConfigError(fmt::format(
-          "modern_hopfield: parameter '{}' {}. Set it within the declared range.",
-          spec.name,
-          problem));
+          "{}: parameter '{}' {}. Set it within the declared range.", plugin, spec.name, problem));
     }
     resolved.set(spec.name, std::move(value));
   }
   return resolved;
 }
 
-std::vector<char> read_file(const std::string& path) {
+std::vector<char> read_file(const std::string& plugin, const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw IoError(fmt::format(
-        "modern_hopfield load: cannot open '{}'. Check that the file exists and is readable.",
-        path));
+        "{} load: cannot open '{}'. Check that the file exists and is readable.", plugin, path));
   }
   std::vector<char> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
   if (file.bad()) {
-    throw IoError(fmt::format("modern_hopfield load: reading '{}' failed.", path));
+    throw IoError(fmt::format("{} load: reading '{}' failed.", plugin, path));
   }
   return bytes;
 }
 
 // Throws `IoError` naming `path` unless `condition` holds.
-void require_file_layout(bool condition, const std::string& path, const char* expected) {
+void require_file_layout(
+    const std::string& plugin,
+    bool condition,
+    const std::string& path,
+    const std::string& expected) {
   if (!condition) {
     throw IoError(fmt::format(
-        "modern_hopfield load: '{}' is not a saved modern Hopfield memory (expected {}). Save "
-        "it with ModernHopfield::save.",
+        "{0} load: '{1}' is not a saved {0} memory (expected {2}). Save it with the {0} plugin.",
+        plugin,
         path,
         expected));
   }
@@ -162,9 +180,81 @@ std::vector<ParameterSpec> modern_hopfield_parameters() {
   };
 }
 
+std::vector<ParameterSpec> sparse_hopfield_parameters() {
+  std::vector<ParameterSpec> specs = modern_hopfield_parameters();
+  specs.front().help =
+      "inverse temperature: scale of the logits before the separation. Larger values give "
+      "sparser weights and recall single patterns";
+  specs.push_back(choice_parameter(
+      "separation",
+      kSeparationSparsemax,
+      {kSeparationSparsemax, kSeparationEntmax15, kSeparationSoftmax},
+      "map from logits to retrieval weights: \"sparsemax\" and \"entmax15\" give exact zeros "
+      "for distant patterns; \"softmax\" is the dense modern Hopfield network"));
+  return specs;
+}
+
+at::Tensor& separate_(at::Tensor& logits, Separation separation) {
+  if (separation == Separation::kSoftmax) {
+    return at::softmax_out(logits, logits, /*dim=*/1);
+  }
+  // Both sparse maps are threshold functions of the sorted logits (Martins & Astudillo 2016;
+  // Peters et al. 2019, Algorithm 2). Subtracting each row's maximum changes neither.
+  logits.sub_(std::get<0>(logits.max(/*dim=*/1, /*keepdim=*/true)));
+  if (separation == Separation::kEntmax15) {
+    logits.mul_(0.5);
+  }
+  const at::Tensor sorted = std::get<0>(logits.sort(/*dim=*/1, /*descending=*/true));
+  const at::Tensor ranks = at::arange(1, logits.size(1) + 1, logits.options()).unsqueeze(0);
+  at::Tensor threshold;
+  if (separation == Separation::kSparsemax) {
+    // The support is the largest k with 1 + k z_(k) > sum of the k largest logits; the
+    // threshold is (that sum - 1) / k.
+    const at::Tensor sums = sorted.cumsum(1);
+    const at::Tensor support = (ranks * sorted + 1 > sums).sum(1, /*keepdim=*/true);
+    threshold = (sums.gather(1, support - 1) - 1) / support.to(logits.scalar_type());
+    return logits.sub_(threshold).clamp_min_(0);
+  }
+  // 1.5-entmax on z/2: for each k, the threshold that makes the k largest values sum to one
+  // after squaring; the support is the largest k whose threshold lies below z_(k).
+  const at::Tensor means = sorted.cumsum(1) / ranks;
+  const at::Tensor mean_squares = sorted.square().cumsum(1) / ranks;
+  const at::Tensor spread = ranks * (mean_squares - means.square());
+  const at::Tensor delta = ((1 - spread) / ranks).clamp_min(0);
+  const at::Tensor thresholds = means - delta.sqrt();
+  const at::Tensor support = (thresholds <= sorted).sum(1, /*keepdim=*/true);
+  threshold = thresholds.gather(1, support - 1);
+  return logits.sub_(threshold).clamp_min_(0).square_();
+}
+
+at::Tensor separation_entropy(const at::Tensor& weights, Separation separation) {
+  switch (separation) {
+    case Separation::kSoftmax:
+      return -at::special_xlogy(weights, weights).sum(1);
+    case Separation::kSparsemax:
+      return 0.5 * (1 - weights.square().sum(1));
+    case Separation::kEntmax15:
+      return (4.0 / 3.0) * (1 - weights.pow(1.5).sum(1));
+  }
+  return {};
+}
+
 ModernHopfield::ModernHopfield(const PluginContext& context)
-    : device_(parse_device(context.device)) {
-  const Parameters parameters = resolve_parameters(context.parameters);
+    : ModernHopfield(context, "modern_hopfield", modern_hopfield_parameters()) {}
+
+SparseHopfield::SparseHopfield(const PluginContext& context)
+    : ModernHopfield(context, "sparse_hopfield", sparse_hopfield_parameters()) {}
+
+ModernHopfield::ModernHopfield(
+    const PluginContext& context, std::string name, const std::vector<ParameterSpec>& specs)
+    : name_(std::move(name)), device_(parse_device(name_, context.device)) {
+  const Parameters parameters = resolve_parameters(name_, specs, context.parameters);
+  if (parameters.contains("separation")) {
+    const std::string separation = parameters.get_string("separation");
+    separation_ = separation == kSeparationSparsemax ? Separation::kSparsemax
+        : separation == kSeparationEntmax15          ? Separation::kEntmax15
+                                                     : Separation::kSoftmax;
+  }
   beta_ = parameters.get_float("beta");
   similarity_scale_ = parameters.get_string("similarity_scale");
   max_steps_ = parameters.get_int("max_steps");
@@ -201,8 +291,8 @@ void ModernHopfield::clear() {
 
 void ModernHopfield::check_not_empty(const char* operation) const {
   if (size() == 0) {
-    throw ModelError(fmt::format(
-        "modern_hopfield {}: the memory is empty. Call store() or load() first.", operation));
+    throw ModelError(
+        fmt::format("{} {}: the memory is empty. Call store() or load() first.", name_, operation));
   }
 }
 
@@ -210,29 +300,30 @@ void ModernHopfield::check_rows(
     const char* operation, const char* what, const at::Tensor& rows) const {
   if (!rows.defined()) {
     throw ConfigError(fmt::format(
-        "modern_hopfield {}: {} must be a defined tensor. Pass a [rows, D] tensor.",
-        operation,
-        what));
+        "{} {}: {} must be a defined tensor. Pass a [rows, D] tensor.", name_, operation, what));
   }
   if (rows.dim() != 2) {
     throw ConfigError(fmt::format(
-        "modern_hopfield {}: {} must be a 2-D [rows, D] tensor (got shape {}). Use "
+        "{} {}: {} must be a 2-D [rows, D] tensor (got shape {}). Use "
         "unsqueeze(0) for a single row.",
+        name_,
         operation,
         what,
         shape_of(rows)));
   }
   if (rows.is_complex() || rows.scalar_type() == at::kBool) {
     throw ConfigError(fmt::format(
-        "modern_hopfield {}: {} must be real numbers (got dtype {}).",
+        "{} {}: {} must be real numbers (got dtype {}).",
+        name_,
         operation,
         what,
         c10::toString(rows.scalar_type())));
   }
   if (size() > 0 && rows.size(1) != pattern_dim()) {
     throw ConfigError(fmt::format(
-        "modern_hopfield {}: {} have dimension {} but the stored patterns have dimension {} "
+        "{} {}: {} have dimension {} but the stored patterns have dimension {} "
         "(got shape {}). Pass [rows, {}] tensors or clear() the memory first.",
+        name_,
         operation,
         what,
         rows.size(1),
@@ -249,15 +340,16 @@ void ModernHopfield::store(const at::Tensor& patterns) {
   }
   if (patterns.size(1) == 0) {
     throw ConfigError(fmt::format(
-        "modern_hopfield store: patterns must have at least one column (got shape {}).",
+        "{} store: patterns must have at least one column (got shape {}).",
+        name_,
         shape_of(patterns)));
   }
 
   const at::Tensor added = patterns.to(device_, dtype_).contiguous();
   const std::optional<double> added_max_norm = max_row_norm(added);
   if (!added_max_norm) {
-    throw ConfigError(
-        "modern_hopfield store: patterns contain NaN or infinite values. Store finite values.");
+    throw ConfigError(fmt::format(
+        "{} store: patterns contain NaN or infinite values. Store finite values.", name_));
   }
 
   if (patterns_.defined()) {
@@ -301,12 +393,22 @@ at::Tensor ModernHopfield::energy_of_chunk(const at::Tensor& states) const {
     logits.narrow(1, start, length).copy_(at::mm(xi, pattern_block.t()));
   }
 
-  // Ramsauer et al. 2020, Eq. 2 with beta_eff in place of beta:
-  // E = -(1/beta_eff) logsumexp(beta_eff X xi) + 0.5 xi.xi + (1/beta_eff) log N + 0.5 M^2.
-  const at::Tensor log_sum_exp = at::logsumexp(logits.mul_(beta_eff), /*dim=*/{1});
-  const double constant =
-      std::log(static_cast<double>(count)) / beta_eff + 0.5 * max_norm_ * max_norm_;
-  return log_sum_exp.div(-beta_eff) + 0.5 * xi.square().sum(1) + constant;
+  if (separation_ == Separation::kSoftmax) {
+    // Ramsauer et al. 2020, Eq. 2 with beta_eff in place of beta:
+    // E = -(1/beta_eff) logsumexp(beta_eff X xi) + 0.5 xi.xi + (1/beta_eff) log N + 0.5 M^2.
+    const at::Tensor log_sum_exp = at::logsumexp(logits.mul_(beta_eff), /*dim=*/{1});
+    const double constant =
+        std::log(static_cast<double>(count)) / beta_eff + 0.5 * max_norm_ * max_norm_;
+    return log_sum_exp.div(-beta_eff) + 0.5 * xi.square().sum(1) + constant;
+  }
+  // The same form with logsumexp replaced by the convex conjugate of the negative entropy that
+  // matches the separation (Hu et al. 2023): max over weights p of <p, z> + H(p), attained at
+  // p = separation(z). E = -(1/beta_eff) (<p, z> + H(p)) + 0.5 xi.xi + 0.5 M^2.
+  const at::Tensor scaled = logits.mul_(beta_eff);
+  at::Tensor weights = scaled.clone();
+  separate_(weights, separation_);
+  const at::Tensor conjugate = (weights * scaled).sum(1) + separation_entropy(weights, separation_);
+  return conjugate.div(-beta_eff) + 0.5 * xi.square().sum(1) + 0.5 * max_norm_ * max_norm_;
 }
 
 RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions& options) {
@@ -315,13 +417,13 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   const std::int64_t max_steps = options.max_steps.value_or(max_steps_);
   if (max_steps < 1) {
     throw ConfigError(
-        fmt::format("modern_hopfield recall: max_steps must be at least 1 (got {}).", max_steps));
+        fmt::format("{} recall: max_steps must be at least 1 (got {}).", name_, max_steps));
   }
 
   const at::Tensor initial = cues.to(device_, dtype_).contiguous();
   if (!max_row_norm(initial)) {
     throw ConfigError(
-        "modern_hopfield recall: cues contain NaN or infinite values. Pass finite cues.");
+        fmt::format("{} recall: cues contain NaN or infinite values. Pass finite cues.", name_));
   }
 
   const std::int64_t batch = initial.size(0);
@@ -383,11 +485,12 @@ void ModernHopfield::recall_chunk(
     at::Tensor next = workspace.next.narrow(0, 0, active);
     at::Tensor weights = workspace.weights.narrow(0, 0, active);
 
-    // Ramsauer et al. 2020, Eq. 3: one retrieval step, xi_new = X^T softmax(beta_eff X xi).
-    // The softmax subtracts each row's maximum first, so large logits do not overflow.
+    // Ramsauer et al. 2020, Eq. 3: one retrieval step, xi_new = X^T softmax(beta_eff X xi),
+    // or sparsemax or 1.5-entmax in place of softmax. Each subtracts the row's maximum first,
+    // so large logits do not overflow.
     at::mm_out(weights, state, transposed);
     weights.mul_(beta_eff);
-    at::softmax_out(weights, weights, /*dim=*/1);
+    separate_(weights, separation_);
     at::mm_out(next, weights, patterns_);
 
     // The old state is no longer needed, so its buffer takes |xi_new - xi_old|.
@@ -421,20 +524,29 @@ void ModernHopfield::recall_chunk(
   result.states.index_copy_(0, active_rows, workspace.state.narrow(0, 0, active_rows.size(0)));
 }
 
+std::string ModernHopfield::file_kind() const {
+  return "genmem." + name_;
+}
+
 void ModernHopfield::save(const std::string& path) const {
   const at::Tensor stored =
       patterns_.defined() ? patterns_.to(at::kCPU) : at::empty({0, 0}, dtype_);
   std::vector<char> bytes;
   try {
-    bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create(
-        {c10::IValue(std::string(kFileKind)),
-         c10::IValue(kFileVersion),
-         c10::IValue(stored),
-         c10::IValue(beta_),
-         c10::IValue(similarity_scale_)}));
+    std::vector<c10::IValue> fields{
+        c10::IValue(file_kind()),
+        c10::IValue(kFileVersion),
+        c10::IValue(stored),
+        c10::IValue(beta_),
+        c10::IValue(similarity_scale_)};
+    if (separation_ != Separation::kSoftmax) {
+      fields.emplace_back(std::string(separation_name(separation_)));
+    }
+    bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create(std::move(fields)));
   } catch (const c10::Error& error) {
     throw IoError(fmt::format(
-        "modern_hopfield save: serializing the memory for '{}' failed: {}",
+        "{} save: serializing the memory for '{}' failed: {}",
+        name_,
         path,
         error.what_without_backtrace()));
   }
@@ -444,41 +556,60 @@ void ModernHopfield::save(const std::string& path) const {
   file.close();
   if (!file) {
     throw IoError(fmt::format(
-        "modern_hopfield save: writing '{}' failed. Check that the folder exists and is "
+        "{} save: writing '{}' failed. Check that the folder exists and is "
         "writable.",
+        name_,
         path));
   }
 }
 
 void ModernHopfield::load(const std::string& path) {
-  const std::vector<char> bytes = read_file(path);
+  const std::vector<char> bytes = read_file(name_, path);
   c10::IValue saved;
   try {
     saved = torch::jit::pickle_load(bytes);
   } catch (const c10::Error& error) {
     throw IoError(fmt::format(
-        "modern_hopfield load: '{}' is not a readable LibTorch pickle file: {}",
+        "{} load: '{}' is not a readable LibTorch pickle file: {}",
+        name_,
         path,
         error.what_without_backtrace()));
   }
 
-  const char* layout = "a tuple (\"genmem.modern_hopfield\", 1, patterns, beta, scale)";
-  require_file_layout(saved.isTuple(), path, layout);
+  const bool sparse = separation_ != Separation::kSoftmax;
+  const std::string layout = fmt::format(
+      "a tuple (\"{}\", 1, patterns, beta, scale{})", file_kind(), sparse ? ", separation" : "");
+  require_file_layout(name_, saved.isTuple(), path, layout);
   // A copy, because indexing the tuple's small inline storage trips GCC's -Warray-bounds.
   const std::vector<c10::IValue> fields = saved.toTupleRef().elements().vec();
-  require_file_layout(fields.size() == 5, path, layout);
-  require_file_layout(fields[0].isString() && fields[0].toStringRef() == kFileKind, path, layout);
-  require_file_layout(fields[1].isInt() && fields[1].toInt() == kFileVersion, path, layout);
+  require_file_layout(name_, fields.size() == (sparse ? 6U : 5U), path, layout);
   require_file_layout(
-      fields[2].isTensor() && fields[3].isDouble() && fields[4].isString(), path, layout);
+      name_, fields[0].isString() && fields[0].toStringRef() == file_kind(), path, layout);
+  require_file_layout(name_, fields[1].isInt() && fields[1].toInt() == kFileVersion, path, layout);
+  require_file_layout(
+      name_,
+      fields[2].isTensor() && fields[3].isDouble() && fields[4].isString()
+          && (!sparse || fields[5].isString()),
+      path,
+      layout);
+  if (sparse && fields[5].toStringRef() != separation_name(separation_)) {
+    throw ConfigError(fmt::format(
+        "{} load: '{}' was saved with separation = \"{}\", but this memory has separation = "
+        "\"{}\". Set the parameter to match the file.",
+        name_,
+        path,
+        fields[5].toStringRef(),
+        separation_name(separation_)));
+  }
 
   const double saved_beta = fields[3].toDouble();
   const std::string& saved_scale = fields[4].toStringRef();
   if (saved_beta != beta_ || saved_scale != similarity_scale_) {
     throw ConfigError(fmt::format(
-        "modern_hopfield load: '{}' was saved with beta = {} and similarity_scale = \"{}\", but "
+        "{} load: '{}' was saved with beta = {} and similarity_scale = \"{}\", but "
         "this memory has beta = {} and similarity_scale = \"{}\". Set the parameters to match "
         "the file.",
+        name_,
         path,
         saved_beta,
         saved_scale,
@@ -488,18 +619,20 @@ void ModernHopfield::load(const std::string& path) {
 
   const at::Tensor saved_patterns = fields[2].toTensor();
   require_file_layout(
+      name_,
       saved_patterns.dim() == 2
           && (saved_patterns.scalar_type() == at::kFloat
               || saved_patterns.scalar_type() == at::kDouble),
       path,
       "float32 or float64 patterns of shape [N, D]");
   require_file_layout(
+      name_,
       saved_patterns.size(0) == 0 || saved_patterns.size(1) > 0,
       path,
       "patterns with at least one column");
   const at::Tensor loaded = saved_patterns.to(device_, dtype_).contiguous();
   const std::optional<double> loaded_max_norm = max_row_norm(loaded);
-  require_file_layout(loaded_max_norm.has_value(), path, "finite pattern values");
+  require_file_layout(name_, loaded_max_norm.has_value(), path, "finite pattern values");
 
   clear();
   if (loaded.size(0) > 0) {

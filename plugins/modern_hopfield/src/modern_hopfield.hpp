@@ -14,8 +14,31 @@
 namespace genmem {
 
 /// Declarations of the modern Hopfield network's parameters: `beta`, `similarity_scale`,
-/// `max_steps`, `tolerance` and `chunk_elements`.
+/// `max_steps`, `tolerance`, `chunk_elements` and `precision`.
 std::vector<ParameterSpec> modern_hopfield_parameters();
+
+/// Declarations of the sparse modern Hopfield network's parameters: those of
+/// `modern_hopfield_parameters` and `separation`.
+std::vector<ParameterSpec> sparse_hopfield_parameters();
+
+/// The map from logits to retrieval weights over the stored patterns.
+enum class Separation {
+  /// Dense weights, as in Ramsauer et al. (2020).
+  kSoftmax,
+  /// Euclidean projection onto the simplex (Martins & Astudillo 2016): weights are exactly zero
+  /// for patterns whose logit is far enough below the largest.
+  kSparsemax,
+  /// 1.5-entmax (Peters et al. 2019), between softmax and sparsemax in sparsity.
+  kEntmax15,
+};
+
+/// Maps each row of `logits [B, N]` to weights that sum to one, in place, and returns it.
+at::Tensor& separate_(at::Tensor& logits, Separation separation);
+
+/// Returns the entropy term of each row of `weights [B, N]` that matches `separation`: Shannon
+/// entropy for softmax, Gini entropy 0.5 (1 - sum p^2) for sparsemax, and Tsallis 1.5-entropy
+/// (4/3)(1 - sum p^1.5) for 1.5-entmax.
+at::Tensor separation_entropy(const at::Tensor& weights, Separation separation);
 
 /// Continuous modern Hopfield network (Ramsauer et al. 2020, "Hopfield Networks is All You Need").
 ///
@@ -38,9 +61,8 @@ class ModernHopfield : public AssociativeMemory {
   /// `max_steps`. Throws `ModelError` when nothing is stored and `ConfigError` for invalid cues.
   RecallResult recall(const at::Tensor& cues, const RecallOptions& options) override;
 
-  /// Returns the stored patterns `[N, D]`, float32, or an undefined tensor when nothing is stored.
   /// Returns the stored patterns as float32 `[N, D]`: a view, or a copy when `precision` is
-  /// "float64".
+  /// "float64". The tensor is undefined when nothing is stored.
   at::Tensor patterns() const override;
 
   /// Returns the number of stored patterns `N`.
@@ -52,17 +74,19 @@ class ModernHopfield : public AssociativeMemory {
   /// Forgets every stored pattern and the dimension `D`.
   void clear() override;
 
-  /// Writes the stored patterns, `beta` and `similarity_scale` to `path` with LibTorch's pickle
-  /// format. Throws `IoError` when the file cannot be written.
+  /// Writes the stored patterns, `beta`, `similarity_scale` and, for a sparse separation,
+  /// `separation` to `path` with LibTorch's pickle format. Throws `IoError` when the file cannot
+  /// be written.
   void save(const std::string& path) const override;
 
   /// Replaces the stored patterns with those saved at `path`. Throws `IoError` for a missing or
-  /// malformed file and `ConfigError` when the file's `beta` or `similarity_scale` differs from
-  /// this memory's parameters.
+  /// malformed file or one another plugin saved, and `ConfigError` when the file's `beta`,
+  /// `similarity_scale` or `separation` differs from this memory's parameters.
   void load(const std::string& path) override;
 
-  /// Computes the energy of each state `[B, D]` (Ramsauer et al. 2020, Eq. 2) as float64 `[B]`.
-  /// Float64 resolves the small energy differences between late steps. Throws like `recall`.
+  /// Computes the energy of each state `[B, D]` as float64 `[B]`: Ramsauer et al. 2020, Eq. 2
+  /// for softmax, and the same form with the matching entropy for sparse separations. Float64
+  /// resolves the small energy differences between late steps. Throws like `recall`.
   at::Tensor energy(const at::Tensor& states) const;
 
   /// Returns the logit scale `beta_eff`: `beta / sqrt(D)` or `beta`. Requires stored patterns.
@@ -78,6 +102,14 @@ class ModernHopfield : public AssociativeMemory {
 
   std::int64_t chunk_elements() const { return chunk_elements_; }
 
+  Separation separation() const { return separation_; }
+
+ protected:
+  /// Builds the memory of plugin `name` from the parameters `specs` declares. A `separation`
+  /// parameter, when declared, selects the separation; otherwise it is softmax.
+  ModernHopfield(
+      const PluginContext& context, std::string name, const std::vector<ParameterSpec>& specs);
+
  private:
   /// Buffers that one recall reuses across chunks and steps.
   struct RecallWorkspace {
@@ -91,6 +123,8 @@ class ModernHopfield : public AssociativeMemory {
 
   void check_rows(const char* operation, const char* what, const at::Tensor& rows) const;
   void check_not_empty(const char* operation) const;
+  /// First element of a saved file's tuple: "genmem." and the plugin name.
+  std::string file_kind() const;
   at::Tensor energy_of_chunk(const at::Tensor& states) const;
   void recall_chunk(
       const at::Tensor& cues,
@@ -99,8 +133,11 @@ class ModernHopfield : public AssociativeMemory {
       RecallWorkspace& workspace,
       RecallResult& result) const;
 
+  /// Plugin name that starts every error message and names the saved file kind.
+  std::string name_;
   double beta_ = 0.0;
   std::string similarity_scale_;
+  Separation separation_ = Separation::kSoftmax;
   std::int64_t max_steps_ = 0;
   double tolerance_ = 0.0;
   /// Type of the stored patterns and of recall arithmetic: float32 or float64.
@@ -111,6 +148,15 @@ class ModernHopfield : public AssociativeMemory {
   at::Tensor patterns_;
   /// Largest Euclidean norm of a stored pattern, `M` in the energy.
   double max_norm_ = 0.0;
+};
+
+/// Sparse modern Hopfield network (Hu et al. 2023, "On Sparse Modern Hopfield Model"; Santos et
+/// al. 2024, "Sparse and Structured Hopfield Networks"): the update of `ModernHopfield` with
+/// sparsemax or 1.5-entmax in place of softmax, so each step mixes only the patterns in the
+/// support of the weights.
+class SparseHopfield : public ModernHopfield {
+ public:
+  explicit SparseHopfield(const PluginContext& context);
 };
 
 }  // namespace genmem

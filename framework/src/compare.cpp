@@ -1,0 +1,442 @@
+#include "compare.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <genmem/error.hpp>
+
+#include "interrupt.hpp"
+#include "outputs/charts.hpp"
+#include "outputs/run_folder.hpp"
+#include "plugin_loader.hpp"
+
+namespace genmem {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Splits "models.hippocampus.beta" into its role ("hippocampus") and key ("beta"); both are
+// empty for a key outside [models].
+std::pair<std::string, std::string> model_key(const std::string& key) {
+  const std::string prefix = "models.";
+  if (key.rfind(prefix, 0) != 0) {
+    return {};
+  }
+  const auto dot = key.find('.', prefix.size());
+  if (dot == std::string::npos) {
+    return {};
+  }
+  return {key.substr(prefix.size(), dot - prefix.size()), key.substr(dot + 1)};
+}
+
+std::string last_part(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+std::string slug_of(const std::string& text) {
+  std::string slug;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '_' || c == '-' || c == '.') {
+      slug += c;
+    } else if (c == '=') {
+      slug += '-';
+    } else if (!slug.empty() && slug.back() != '_') {
+      slug += '_';
+    }
+  }
+  while (!slug.empty() && slug.back() == '_') {
+    slug.pop_back();
+  }
+  return slug.empty() ? "base" : slug;
+}
+
+void flatten(
+    const nlohmann::json& node, const std::string& prefix, std::map<std::string, double>& out) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      flatten(value, prefix.empty() ? key : prefix + "." + key, out);
+    }
+  } else if (node.is_number()) {
+    const double value = node.get<double>();
+    if (std::isfinite(value)) {
+      out[prefix] = value;
+    }
+  } else if (node.is_boolean()) {
+    out[prefix] = node.get<bool>() ? 1.0 : 0.0;
+  }
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return nullptr;
+  }
+  try {
+    return nlohmann::json::parse(file);
+  } catch (const nlohmann::json::exception&) {
+    return nullptr;
+  }
+}
+
+// Moves an unfinished run folder aside, so the new attempt starts in an empty folder and the
+// old files stay for inspection.
+void set_aside(const fs::path& folder) {
+  for (int attempt = 1;; ++attempt) {
+    const fs::path target = folder.string() + fmt::format(".unfinished-{}", attempt);
+    if (!fs::exists(target)) {
+      fs::rename(folder, target);
+      spdlog::warn("compare: an unfinished run was moved to {}", target.string());
+      return;
+    }
+  }
+}
+
+struct Statistics {
+  double mean = 0.0;
+  double sem = 0.0;
+  std::size_t count = 0;
+};
+
+Statistics statistics_of(const std::vector<double>& values) {
+  Statistics result;
+  result.count = values.size();
+  if (values.empty()) {
+    return result;
+  }
+  double sum = 0.0;
+  for (const double value : values) {
+    sum += value;
+  }
+  result.mean = sum / static_cast<double>(values.size());
+  if (values.size() > 1) {
+    double squares = 0.0;
+    for (const double value : values) {
+      squares += (value - result.mean) * (value - result.mean);
+    }
+    const double n = static_cast<double>(values.size());
+    result.sem = std::sqrt(squares / (n - 1.0)) / std::sqrt(n);
+  }
+  return result;
+}
+
+std::string format_number(double value) {
+  if (value == std::floor(value) && std::abs(value) < 1e15) {
+    return fmt::format("{:.0f}", value);
+  }
+  return fmt::format("{:.4g}", value);
+}
+
+void write_outputs(
+    const fs::path& folder,
+    const std::vector<CompareVariant>& variants,
+    const std::vector<CompareRun>& runs,
+    const std::vector<std::string>& headline) {
+  std::stringstream csv;
+  csv << "variant,seed,metric,value\n";
+  std::set<std::string> all_metrics;
+  for (const auto& run : runs) {
+    for (const auto& [metric, value] : run.metrics) {
+      csv << '"' << run.variant << "\"," << run.seed << ',' << metric << ','
+          << fmt::format("{}", value) << '\n';
+      all_metrics.insert(metric);
+    }
+  }
+  write_file_atomically(folder / "comparison.csv", csv.str());
+
+  std::vector<std::string> shown = headline;
+  if (shown.empty()) {
+    shown.assign(all_metrics.begin(), all_metrics.end());
+  }
+
+  // values[metric][variant] over the variant's seeds.
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;
+  for (const auto& run : runs) {
+    for (const auto& metric : shown) {
+      const auto found = run.metrics.find(metric);
+      if (found != run.metrics.end()) {
+        values[metric][run.variant].push_back(found->second);
+      }
+    }
+  }
+
+  std::stringstream markdown;
+  markdown << "# Comparison\n\nMean and standard error of the mean over seeds; n is the number "
+              "of completed runs.\n\n| variant |";
+  for (const auto& metric : shown) {
+    markdown << ' ' << metric << " |";
+  }
+  markdown << "\n|---|";
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    markdown << "---|";
+  }
+  markdown << '\n';
+  for (const auto& variant : variants) {
+    markdown << "| " << variant.label << " |";
+    for (const auto& metric : shown) {
+      const auto& seeds = values[metric][variant.label];
+      if (seeds.empty()) {
+        markdown << " - |";
+        continue;
+      }
+      const Statistics stats = statistics_of(seeds);
+      markdown << ' ' << format_number(stats.mean);
+      if (stats.count > 1) {
+        markdown << " ± " << fmt::format("{:.2g}", stats.sem);
+      }
+      markdown << " (n=" << stats.count << ") |";
+    }
+    markdown << '\n';
+  }
+  const bool any_failed = std::any_of(
+      runs.begin(), runs.end(), [](const CompareRun& run) { return run.status == "failed"; });
+  if (any_failed) {
+    markdown << "\n## Failed runs\n\n";
+    for (const auto& run : runs) {
+      if (run.status == "failed") {
+        markdown << "- " << run.variant << ", seed " << run.seed << ": " << run.error << '\n';
+      }
+    }
+  }
+  write_file_atomically(folder / "comparison.md", markdown.str());
+
+  nlohmann::json record = nlohmann::json::array();
+  for (const auto& run : runs) {
+    record.push_back({
+        {"variant", run.variant},
+        {"seed", run.seed},
+        {"folder", run.folder.string()},
+        {"status", run.status},
+        {"error", run.error},
+    });
+  }
+  write_file_atomically(folder / "comparison.json", record.dump(2) + "\n");
+
+  fs::create_directories(folder / "plots");
+  for (const auto& metric : shown) {
+    std::vector<std::string> categories;
+    BarSeries series{metric, {}, {}};
+    for (const auto& variant : variants) {
+      const auto& seeds = values[metric][variant.label];
+      if (seeds.empty()) {
+        continue;
+      }
+      const Statistics stats = statistics_of(seeds);
+      categories.push_back(variant.label);
+      series.values.push_back(stats.mean);
+      series.errors.push_back(stats.sem);
+    }
+    if (!categories.empty()) {
+      write_bar_chart(
+          folder / "plots" / (slug_of(metric) + ".png"), metric, metric, categories, {series});
+    }
+  }
+}
+
+}  // namespace
+
+CompareAxis parse_vary(const std::string& text) {
+  const auto equals = text.find('=');
+  if (equals == std::string::npos || equals == 0 || equals + 1 == text.size()) {
+    throw ConfigError(fmt::format(
+        "--vary '{}': expected key=value1,value2, for example --vary "
+        "models.hippocampus.plugin=modern_hopfield,classical_hopfield",
+        text));
+  }
+  CompareAxis axis{text.substr(0, equals), {}};
+  std::stringstream stream(text.substr(equals + 1));
+  for (std::string value; std::getline(stream, value, ',');) {
+    if (value.empty()) {
+      throw ConfigError(fmt::format("--vary '{}': a value between commas is empty", text));
+    }
+    axis.values.push_back(value);
+  }
+  return axis;
+}
+
+std::map<std::string, double> flatten_summary(const nlohmann::json& summary) {
+  std::map<std::string, double> out;
+  flatten(summary, "", out);
+  return out;
+}
+
+std::vector<CompareVariant> build_variants(
+    const Scenario& base,
+    const std::vector<CompareAxis>& axes,
+    const std::function<std::vector<std::string>(const std::string&)>& declared) {
+  // Every combination of one value per axis, the first axis varying slowest.
+  std::vector<std::vector<std::pair<std::string, std::string>>> combinations{{}};
+  for (const auto& axis : axes) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> extended;
+    for (const auto& combination : combinations) {
+      for (const auto& value : axis.values) {
+        auto next = combination;
+        next.emplace_back(axis.key, value);
+        extended.push_back(std::move(next));
+      }
+    }
+    combinations = std::move(extended);
+  }
+
+  std::vector<CompareVariant> variants;
+  std::set<std::string> seen;
+  for (const auto& combination : combinations) {
+    // The plugin of each role in this variant.
+    std::map<std::string, std::string> plugins;
+    for (const auto& [role, model] : base.models) {
+      plugins[role] = model.plugin;
+    }
+    for (const auto& [key, value] : combination) {
+      const auto [role, name] = model_key(key);
+      if (name == "plugin") {
+        plugins[role] = value;
+      }
+    }
+
+    CompareVariant variant;
+    std::vector<std::string> parts;
+    for (const auto& [key, value] : combination) {
+      const auto [role, name] = model_key(key);
+      if (!role.empty() && name != "plugin" && plugins.count(role) > 0) {
+        const auto names = declared(plugins[role]);
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+          continue;
+        }
+      }
+      variant.assignments.push_back(key + "=" + value);
+      parts.push_back(last_part(key) + "=" + value);
+    }
+    for (const auto& [role, plugin] : plugins) {
+      const auto found = base.models.find(role);
+      if (found == base.models.end() || found->second.plugin == plugin) {
+        continue;
+      }
+      const auto names = declared(plugin);
+      for (const auto& [name, value] : found->second.parameters.values()) {
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+          variant.removals.push_back("models." + role + "." + name);
+        }
+      }
+    }
+    variant.label = parts.empty() ? "base" : fmt::format("{}", fmt::join(parts, ", "));
+    if (!seen.insert(variant.label).second) {
+      continue;
+    }
+    variant.slug = slug_of(variant.label);
+    variants.push_back(std::move(variant));
+  }
+  return variants;
+}
+
+CompareOutcome run_comparison(const CompareOptions& options) {
+  const Scenario base = prepare_scenario(options.run);
+
+  std::vector<CompareAxis> axes = base.compare.vary;
+  for (const auto& axis : options.vary) {
+    const auto same = std::find_if(
+        axes.begin(), axes.end(), [&](const CompareAxis& a) { return a.key == axis.key; });
+    if (same != axes.end()) {
+      *same = axis;
+    } else {
+      axes.push_back(axis);
+    }
+  }
+  const std::int64_t seeds = options.seeds.value_or(base.compare.seeds);
+  if (seeds < 1) {
+    throw ConfigError(fmt::format("--seeds must be at least 1 (got {})", seeds));
+  }
+  const std::vector<std::string> headline =
+      options.metrics.empty() ? base.compare.metrics : options.metrics;
+
+  PluginLoader loader(scenario_plugin_search_path(base, options.run.overrides));
+  std::map<std::string, std::vector<std::string>> declared_cache;
+  const auto declared = [&](const std::string& plugin) -> std::vector<std::string> {
+    auto found = declared_cache.find(plugin);
+    if (found == declared_cache.end()) {
+      std::vector<std::string> names;
+      try {
+        for (const auto& spec : loader.load(plugin).parameters) {
+          names.push_back(spec.name);
+        }
+      } catch (const Error&) {
+        // The variant's own run reports the plugin that does not load.
+      }
+      found = declared_cache.emplace(plugin, std::move(names)).first;
+    }
+    return found->second;
+  };
+
+  CompareOutcome outcome;
+  outcome.variants = build_variants(base, axes, declared);
+  outcome.folder = options.output_dir.empty() ? options.run.runs_root / (base.name + "-compare")
+                                              : options.output_dir;
+  fs::create_directories(outcome.folder);
+  spdlog::info(
+      "compare: {} variant(s) x {} seed(s) in {}",
+      outcome.variants.size(),
+      seeds,
+      outcome.folder.string());
+
+  for (const auto& variant : outcome.variants) {
+    for (std::int64_t i = 0; i < seeds; ++i) {
+      throw_if_interrupted();
+      CompareRun run;
+      run.variant = variant.label;
+      run.seed = base.seed + i;
+      run.folder = outcome.folder / variant.slug / fmt::format("seed-{}", run.seed);
+
+      const nlohmann::json manifest = read_json(run.folder / "manifest.json");
+      if (manifest.is_object() && manifest.value("status", "") == "completed") {
+        run.status = "reused";
+        run.metrics = flatten_summary(read_json(run.folder / "summary.json"));
+        spdlog::info("compare: {} seed {}: reusing {}", run.variant, run.seed, run.folder.string());
+        outcome.runs.push_back(std::move(run));
+        continue;
+      }
+      if (fs::exists(run.folder) && !fs::is_empty(run.folder)) {
+        set_aside(run.folder);
+      }
+
+      RunOptions settings = options.run;
+      settings.output_dir = run.folder;
+      settings.seed = run.seed;
+      settings.overrides.removals = variant.removals;
+      settings.overrides.assignments.insert(
+          settings.overrides.assignments.end(),
+          variant.assignments.begin(),
+          variant.assignments.end());
+      spdlog::info("compare: {} seed {}", run.variant, run.seed);
+      try {
+        const RunOutcome finished = run_scenario(settings);
+        run.status = "completed";
+        run.metrics = flatten_summary(finished.summary);
+      } catch (const InterruptedError&) {
+        write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+        throw;
+      } catch (const std::exception& error) {
+        run.status = "failed";
+        run.error = error.what();
+        spdlog::error("compare: {} seed {} failed: {}", run.variant, run.seed, run.error);
+      }
+      outcome.runs.push_back(std::move(run));
+      // Written after every run, so an interrupted comparison leaves a current table.
+      write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+    }
+  }
+  write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+  return outcome;
+}
+
+}  // namespace genmem
