@@ -452,7 +452,18 @@ CompareSpec read_compare(const toml::table& root, const Locator& locator) {
             "\"models.hippocampus.plugin\" = [\"modern_hopfield\", \"classical_hopfield\"]",
             locator.where(value)));
       }
+      // toml++ keeps a table's keys sorted, so the axes are put back in file order, which
+      // decides the order of the variants.
+      std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
       for (const auto& [axis_key, axis_values] : *axes) {
+        ordered.emplace_back(&axis_key, &axis_values);
+      }
+      std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        return a.second->source().begin < b.second->source().begin;
+      });
+      for (const auto& [axis_key_pointer, axis_values_pointer] : ordered) {
+        const toml::key& axis_key = *axis_key_pointer;
+        const toml::node& axis_values = *axis_values_pointer;
         const toml::array* array = axis_values.as_array();
         if (array == nullptr || array->empty()) {
           throw ConfigError(fmt::format(

@@ -508,3 +508,70 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
 
 }  // namespace
 }  // namespace genmem
+
+namespace genmem {
+namespace {
+
+// Arguments that cut scenarios/memory/capacity.toml to seconds: 200 digits and patterns of
+// length 100, stored 10 and 40 at a time, 20 cues each.
+std::string quick_capacity_arguments() {
+  return (kSource / "scenarios/memory/capacity.toml").string() + " --set data.dir="
+      + (kSource / "data").string()
+      + " --set data.train_items=200 --set steps.1.dim=100 --set 'steps.1.sizes=[10,40]'"
+        " --set steps.1.cues=20 --set 'steps.2.sizes=[10,40]' --set steps.2.cues=20";
+}
+
+TEST(Cli, CompareRecordsFailuresAndResumes) {
+  TempDir dir;
+  const std::string command = "compare " + quick_capacity_arguments()
+      + " --vary models.hippocampus.plugin=modern_hopfield,no_such_plugin --seeds 2 --output "
+      + (dir / "comparison").string();
+  const Result first = run_genmem(command + " -q");
+
+  // One variant cannot load its plugin: both its runs fail, the other variant's both complete.
+  EXPECT_EQ(first.exit_code, 1);
+  EXPECT_THAT(last_line(first.err), HasSubstr("2 of 4 runs failed"));
+  const std::string table = read_text(dir / "comparison/comparison.md");
+  // 40 random patterns of length 100 are far within the modern network's capacity.
+  EXPECT_THAT(
+      table, HasSubstr("| plugin=modern_hopfield | 40 ± 0 (n=2) | 40 ± 0 (n=2) | 40 ± 0 (n=2) |"));
+  EXPECT_THAT(
+      table, HasSubstr("- plugin=no_such_plugin, seed 2: plugin 'no_such_plugin' was not found"));
+  const std::string csv = read_text(dir / "comparison/comparison.csv");
+  EXPECT_THAT(
+      csv,
+      HasSubstr(
+          "\"plugin=modern_hopfield\",2,capacity.random_binary.fraction_correct.corrupt_10.40,1\n"));
+  EXPECT_TRUE(fs::exists(dir / "comparison/plots/capacity.random_binary.largest_n.corrupt_10.png"));
+
+  // Mark one completed run as unfinished: the next comparison reuses the other, sets this one
+  // aside and runs it again.
+  const fs::path rerun = dir / "comparison/plugin-modern_hopfield/seed-2";
+  auto manifest = nlohmann::json::parse(read_text(rerun / "manifest.json"));
+  manifest["status"] = "interrupted";
+  write_text(rerun / "manifest.json", manifest.dump());
+  const Result second = run_genmem(command);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("seed 1: reusing"));
+  EXPECT_THAT(
+      second.err, HasSubstr("an unfinished run was moved to " + rerun.string() + ".unfinished-1"));
+  EXPECT_EQ(
+      nlohmann::json::parse(read_text(rerun.string() + ".unfinished-1/manifest.json"))["status"],
+      "interrupted");
+  EXPECT_EQ(nlohmann::json::parse(read_text(rerun / "manifest.json"))["status"], "completed");
+}
+
+TEST(Cli, CompareRejectsMalformedVary) {
+  TempDir dir;
+  const Result result = run_genmem(
+      "compare " + quick_capacity_arguments() + " -q --vary models.hippocampus.beta --output "
+      + (dir / "comparison").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("--vary 'models.hippocampus.beta': expected key=value1,value2"));
+  EXPECT_FALSE(fs::exists(dir / "comparison"));
+}
+
+}  // namespace
+}  // namespace genmem

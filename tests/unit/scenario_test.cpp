@@ -294,6 +294,79 @@ TEST(Scenario, LoadNeedsFile) {
   EXPECT_THAT(config_error(text), HasSubstr("has no file; set file to a checkpoint"));
 }
 
+constexpr const char* kCompare = R"(
+[compare]
+seeds = 3
+metrics = ["replay.distinct_memories"]
+
+[compare.vary]
+"models.hippocampus.plugin" = ["modern_hopfield", "sparse_hopfield"]
+"models.hippocampus.beta" = [10, 20.5]
+)";
+
+TEST(Scenario, CompareTableRead) {
+  const Scenario scenario = parse(std::string(kValid) + kCompare);
+  EXPECT_EQ(scenario.compare.seeds, 3);
+  EXPECT_THAT(scenario.compare.metrics, ::testing::ElementsAre("replay.distinct_memories"));
+  ASSERT_EQ(scenario.compare.vary.size(), 2U);
+  EXPECT_EQ(scenario.compare.vary[0].key, "models.hippocampus.plugin");
+  EXPECT_THAT(
+      scenario.compare.vary[0].values,
+      ::testing::ElementsAre("modern_hopfield", "sparse_hopfield"));
+  EXPECT_THAT(scenario.compare.vary[1].values, ::testing::ElementsAre("10", "20.5"));
+
+  // The resolved format keeps the table (with its keys sorted, as toml++ writes them).
+  const Scenario again = parse(format_scenario(scenario));
+  EXPECT_EQ(again.compare.seeds, 3);
+  ASSERT_EQ(again.compare.vary.size(), 2U);
+  EXPECT_EQ(again.compare.vary[0].key, "models.hippocampus.beta");
+  EXPECT_THAT(again.compare.vary[0].values, ::testing::ElementsAre("10", "20.5"));
+}
+
+TEST(Scenario, CompareTableErrorsCiteKey) {
+  const std::string base = std::string(kValid) + kCompare;
+  EXPECT_THAT(
+      config_error(replace(base, "seeds = 3", "seeds = 0")),
+      HasSubstr("'compare.seeds' must be an integer of at least 1"));
+  EXPECT_THAT(
+      config_error(replace(base, "seeds = 3", "seed = 3")),
+      HasSubstr("unknown key 'compare.seed'; did you mean 'seeds'?"));
+  EXPECT_THAT(
+      config_error(replace(base, "[10, 20.5]", "10")),
+      HasSubstr("'compare.vary.\"models.hippocampus.beta\"' must be a non-empty array"));
+  EXPECT_THAT(
+      config_error(replace(base, "[\"replay.distinct_memories\"]", "[1]")),
+      HasSubstr("'compare.metrics' must be an array of summary keys"));
+  EXPECT_THAT(config_error(replace(base, "seeds = 3", "seeds = 0")), HasSubstr("tiny.toml"));
+}
+
+TEST(Scenario, RemovalsApplyBeforeAssignments) {
+  ScenarioOverrides overrides;
+  overrides.removals = {"models.hippocampus.beta", "models.hippocampus.not_there"};
+  const Scenario removed = parse_scenario(kValid, "tiny.toml", overrides);
+  // beta falls back to its default, which is also 20; max_steps shows the removal of a set key.
+  overrides.removals = {"models.hippocampus.max_steps"};
+  overrides.assignments = {"models.hippocampus.beta=7"};
+  const Scenario reset = parse_scenario(
+      replace(kValid, "beta = 20.0", "beta = 20.0\nmax_steps = 3"), "tiny.toml", overrides);
+  EXPECT_EQ(reset.models.at("hippocampus").parameters.get_int("max_steps"), 10);
+  EXPECT_DOUBLE_EQ(reset.models.at("hippocampus").parameters.get_float("beta"), 7.0);
+  EXPECT_DOUBLE_EQ(removed.models.at("hippocampus").parameters.get_float("beta"), 20.0);
+}
+
+TEST(Scenario, CapacitySizesMustRise) {
+  const std::string text =
+      replace(kValid, "run = \"replay\"\ncues = 50", "run = \"capacity\"\nsizes = [10, 100, 50]");
+  EXPECT_THAT(config_error(text), HasSubstr("step 2 (capacity) has sizes that do not rise"));
+  const std::string images = replace(
+      kValid,
+      "run = \"replay\"\ncues = 50",
+      "run = \"capacity\"\npatterns = \"training_images\"\nsizes = [10, 200]");
+  EXPECT_THAT(
+      config_error(images),
+      HasSubstr("stores up to 200 training images, but [data] train_items is 100"));
+}
+
 TEST(Scenario, ClosestNameNeedsPlausibleDistance) {
   EXPECT_EQ(closest_name("bta", {"beta", "max_steps"}), "beta");
   EXPECT_EQ(closest_name("learnin_rate", {"learning_rate", "epochs"}), "learning_rate");
