@@ -1,7 +1,9 @@
 # Finds the libraries genmem builds against; scripts/setup installs all of them from Debian.
 
 find_package(Torch REQUIRED)
-find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+# The installed CMake package (cmake/genmemConfig.cmake.in) asks consumers for the same minimum.
+set(GENMEM_BOOST_MIN_VERSION 1.74)
+find_package(Boost ${GENMEM_BOOST_MIN_VERSION} REQUIRED COMPONENTS program_options)
 find_package(tomlplusplus REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
@@ -15,6 +17,10 @@ target_include_directories(genmem_libsvm INTERFACE ${LIBSVM_INCLUDE_DIR})
 target_link_libraries(genmem_libsvm INTERFACE ${LIBSVM_LIBRARY})
 
 # LibTorch's imported target carries its include paths and the _GLIBCXX_USE_CXX11_ABI flag.
+# genmem_core links this target only in the build tree. The installed package defines
+# genmem::torch in its place from the consumer's own find_package(Torch), so no absolute LibTorch
+# paths from this machine are written into the exported targets. The opencv, libsvm and hdf5
+# targets in this file are private dependencies of the shared libgenmem_core and are not exported.
 add_library(genmem_torch INTERFACE)
 target_link_libraries(genmem_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(genmem_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})

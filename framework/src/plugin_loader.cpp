@@ -206,12 +206,15 @@ std::vector<fs::path> PluginLoader::default_search_path(
           path.string());
     }
   }
-  paths.emplace_back(GENMEM_BUILD_PLUGIN_DIR);
+  // The plugin folder of the prefix the program runs from comes before the build tree, so an
+  // installed genmem loads its own plugins even while the build tree it came from still exists.
+  // A program in the build tree has no such folder and falls through to the build tree.
   std::error_code error;
   const fs::path program = boost::dll::program_location(error);
   if (!error) {
     paths.push_back(program.parent_path().parent_path() / GENMEM_INSTALL_PLUGIN_SUBDIR);
   }
+  paths.emplace_back(GENMEM_BUILD_PLUGIN_DIR);
   return paths;
 }
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
 #include <genmem/error.hpp>
@@ -411,6 +414,63 @@ void remove_key(toml::table& root, const std::string& key_path) {
   }
 }
 
+// When `--set models.ROLE.plugin=NAME` replaces a model's plugin, the file's parameters for the
+// old plugin mostly do not apply. Those the new plugin does not declare are dropped, unless a
+// `--set` names them too; a plugin that does not load is left for read_model to report.
+void drop_parameters_of_replaced_plugins(
+    toml::table& root, const std::vector<std::string>& assignments, PluginLoader& loader) {
+  std::map<std::string, std::set<std::string>> set_keys;
+  std::set<std::string> replaced;
+  for (const auto& assignment : assignments) {
+    const std::string key = assignment.substr(0, assignment.find('='));
+    const std::string prefix = "models.";
+    const auto dot = key.find('.', prefix.size());
+    if (key.rfind(prefix, 0) != 0 || dot == std::string::npos) {
+      continue;
+    }
+    const std::string role = key.substr(prefix.size(), dot - prefix.size());
+    const std::string name = key.substr(dot + 1);
+    set_keys[role].insert(name);
+    if (name == "plugin") {
+      replaced.insert(role);
+    }
+  }
+  for (const auto& role : replaced) {
+    toml::table* models = root["models"].as_table();
+    toml::table* table = models == nullptr ? nullptr : (*models)[role].as_table();
+    const auto plugin = table == nullptr ? std::nullopt : (*table)["plugin"].value<std::string>();
+    if (!plugin) {
+      continue;
+    }
+    std::set<std::string> declared{"plugin"};
+    try {
+      for (const auto& spec : loader.load(*plugin).parameters) {
+        declared.insert(spec.name);
+      }
+    } catch (const Error&) {
+      continue;
+    }
+    std::vector<std::string> dropped;
+    for (const auto& [key, value] : *table) {
+      const std::string name(key.str());
+      if (declared.count(name) == 0 && set_keys[role].count(name) == 0) {
+        dropped.push_back(name);
+      }
+    }
+    for (const auto& name : dropped) {
+      table->erase(name);
+    }
+    if (!dropped.empty()) {
+      spdlog::info(
+          "models.{}: --set replaced the plugin with '{}', which does not declare {}; those keys "
+          "of the scenario are ignored",
+          role,
+          *plugin,
+          fmt::join(dropped, ", "));
+    }
+  }
+}
+
 CompareSpec read_compare(const toml::table& root, const Locator& locator) {
   CompareSpec spec;
   const toml::node* node = root.get("compare");
@@ -615,6 +675,7 @@ Scenario parse_scenario(
   scenario.data = validate_table(data, data_section_parameters(), "data", {}, locator);
 
   PluginLoader loader(scenario_plugin_search_path(scenario, overrides));
+  drop_parameters_of_replaced_plugins(root, overrides.assignments, loader);
   const toml::table& models = require_table(root, "models", "models", locator);
   for (const auto& [key, node] : models) {
     const std::string role(key.str());

@@ -542,7 +542,8 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
       csv,
       HasSubstr(
           "\"plugin=modern_hopfield\",2,capacity.random_binary.fraction_correct.corrupt_10.40,1\n"));
-  EXPECT_TRUE(fs::exists(dir / "comparison/plots/capacity.random_binary.largest_n.corrupt_10.png"));
+  EXPECT_TRUE(
+      fs::exists(dir / "comparison/plots/capacity.random_binary.largest_n_exact.corrupt_10.png"));
 
   // Mark one completed run as unfinished: the next comparison reuses the other, sets this one
   // aside and runs it again.
@@ -559,6 +560,28 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
       nlohmann::json::parse(read_text(rerun.string() + ".unfinished-1/manifest.json"))["status"],
       "interrupted");
   EXPECT_EQ(nlohmann::json::parse(read_text(rerun / "manifest.json"))["status"], "completed");
+}
+
+TEST(Cli, ClassicalCapacityFollowsTheory) {
+  TempDir dir;
+  // --set replaces the plugin, and the scenario's beta and similarity_scale, which
+  // classical_hopfield does not declare, are dropped rather than rejected.
+  const Result result = run_genmem(
+      "run " + quick_capacity_arguments()
+      + " --set models.hippocampus.plugin=classical_hopfield --set 'steps.1.sizes=[5,40]' --output "
+      + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("does not declare beta, similarity_scale"));
+
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto& random = summary["capacity"]["random_binary"];
+  // 0.138 D for D = 100.
+  EXPECT_NEAR(random["theory_capacity"].get<double>(), 13.8, 1e-9);
+  // 5 patterns (0.05 D) come back exactly; 40 (0.4 D) are far beyond capacity.
+  EXPECT_EQ(random["largest_n_exact"]["corrupt_10"].get<int>(), 5);
+  EXPECT_LT(random["fraction_exact"]["corrupt_10"]["40"].get<double>(), 0.5);
+  EXPECT_GT(random["mean_error"]["corrupt_10"]["40"].get<double>(), 0.05);
+  EXPECT_TRUE(fs::exists(dir / "run/figures/capacity_random_binary.png"));
 }
 
 TEST(Cli, CompareRejectsMalformedVary) {

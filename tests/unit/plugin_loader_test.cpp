@@ -158,12 +158,17 @@ TEST(PluginLoader, SearchPathOrder) {
   ::setenv("GENMEM_PLUGIN_PATH", "/env/a:/env/b", 1);
   const auto path = PluginLoader::default_search_path({"/cli"}, {"/scenario"});
   ::unsetenv("GENMEM_PLUGIN_PATH");
-  ASSERT_GE(path.size(), 5U);
+  ASSERT_EQ(path.size(), 6U);
   EXPECT_EQ(path[0], "/cli");
   EXPECT_EQ(path[1], "/env/a");
   EXPECT_EQ(path[2], "/env/b");
   EXPECT_EQ(path[3], "/scenario");
-  EXPECT_EQ(path[4], kPlugins);
+  // The prefix of the running program (here the build folder, which has no lib/genmem/plugins)
+  // comes before the build tree's plugin folder.
+  EXPECT_EQ(path[4].filename(), "plugins");
+  EXPECT_EQ(path[4].parent_path().filename(), "genmem");
+  EXPECT_NE(path[4], kPlugins);
+  EXPECT_EQ(path[5], kPlugins);
 }
 
 TEST(PluginLoader, DiscoverSkipsBrokenFiles) {

@@ -1,5 +1,6 @@
 // Capacity and robustness of the hippocampus: store N patterns, recall them from corrupted and
-// half-occluded cues, and count how often recall ends nearest the cued pattern.
+// half-occluded cues, and count how often recall ends nearest the cued pattern and how often it
+// reproduces that pattern.
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +73,7 @@ class CapacityStep final : public Step {
         corruptions_(parameters.get_float_list("corruptions")),
         occlusion_(parameters.get_bool("occlusion")),
         threshold_(parameters.get_float("threshold")),
+        exact_error_(parameters.get_float("exact_error")),
         max_steps_(parameters.get_int("max_steps")) {}
 
   void run(RunContext& context) override {
@@ -107,53 +109,61 @@ class CapacityStep final : public Step {
     for (const auto& condition : conditions) {
       curves.push_back({condition.name, {}, {}, {}});
     }
+    std::vector<std::vector<double>> exact_fractions(conditions.size());
     for (const std::int64_t size : sizes_) {
       const at::Tensor stored = all_patterns.narrow(0, 0, size);
       memory.clear();
       memory.store(stored);
+      // Recall is scored against the patterns as the memory holds them, which a binary memory
+      // has binarised.
+      const at::Tensor held = memory.patterns();
       // The cued patterns: all of them, or an evenly spread subset of `cues`.
       const std::int64_t count = std::min(size, cues_);
       const at::Tensor chosen =
           at::linspace(0, static_cast<double>(size - 1), count, at::kDouble).round().to(at::kLong);
-      const at::Tensor targets = stored.index_select(0, chosen);
+      const at::Tensor targets = held.index_select(0, chosen);
 
       for (std::size_t c = 0; c < conditions.size(); ++c) {
         const Condition& condition = conditions[c];
-        const at::Tensor cues = damage(targets, condition, context.generator);
+        const at::Tensor cues =
+            damage(stored.index_select(0, chosen), condition, context.generator);
         const RecallResult result = memory.recall(cues, options);
-        const at::Tensor nearest = nearest_rows(result.states, stored);
+        const at::Tensor nearest = nearest_rows(result.states, held);
         const double correct = nearest.eq(chosen).to(at::kDouble).mean().item<double>();
-        const double error = (result.states - targets).abs().mean().item<double>() / 2.0;
-        summary["fraction_correct"][condition.name][std::to_string(size)] = correct;
-        summary["mean_error"][condition.name][std::to_string(size)] = error;
+        const at::Tensor errors = (result.states - targets).abs().mean(1) / 2.0;
+        const double error = errors.mean().item<double>();
+        const double exact = (errors <= exact_error_).to(at::kDouble).mean().item<double>();
+        const std::string key = std::to_string(size);
+        summary["fraction_correct"][condition.name][key] = correct;
+        summary["fraction_exact"][condition.name][key] = exact;
+        summary["mean_error"][condition.name][key] = error;
         curves[c].x.push_back(static_cast<double>(size));
         curves[c].y.push_back(correct);
+        exact_fractions[c].push_back(exact);
         context.metrics.add_row({
             {"capacity_size", static_cast<double>(size)},
             {"capacity_corrupted", condition.corrupted_fraction},
             {"capacity_occluded", condition.occluded ? 1.0 : 0.0},
             {"capacity_fraction_correct", correct},
+            {"capacity_fraction_exact", exact},
             {"capacity_mean_error", error},
         });
         spdlog::info(
-            "capacity ({}): N = {}, {}: {:.3f} recalled correctly, mean error {:.4f}",
+            "capacity ({}): N = {}, {}: {:.3f} recalled correctly, {:.3f} exactly, mean error "
+            "{:.4f}",
             patterns_,
             size,
             condition.name,
             correct,
+            exact,
             error);
       }
     }
     memory.clear();
 
     for (std::size_t c = 0; c < conditions.size(); ++c) {
-      std::int64_t largest = 0;
-      for (std::size_t i = 0; i < sizes_.size(); ++i) {
-        if (curves[c].y[i] >= threshold_) {
-          largest = std::max(largest, sizes_[i]);
-        }
-      }
-      summary["largest_n"][conditions[c].name] = largest;
+      summary["largest_n"][conditions[c].name] = largest_size_reaching(curves[c].y);
+      summary["largest_n_exact"][conditions[c].name] = largest_size_reaching(exact_fractions[c]);
     }
     summary["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -211,6 +221,17 @@ class CapacityStep final : public Step {
     return at::where(mask, noise, targets);
   }
 
+  // Returns the largest size whose fraction reaches the threshold, or 0 when none does.
+  std::int64_t largest_size_reaching(const std::vector<double>& fractions) const {
+    std::int64_t largest = 0;
+    for (std::size_t i = 0; i < sizes_.size(); ++i) {
+      if (fractions[i] >= threshold_) {
+        largest = std::max(largest, sizes_[i]);
+      }
+    }
+    return largest;
+  }
+
   // For each row of `states`, the index of the nearest row of `stored` by Euclidean distance.
   static at::Tensor nearest_rows(const at::Tensor& states, const at::Tensor& stored) {
     const at::Tensor distances =
@@ -225,6 +246,7 @@ class CapacityStep final : public Step {
   std::vector<double> corruptions_;
   bool occlusion_;
   double threshold_;
+  double exact_error_;
   std::int64_t max_steps_;
 };
 
@@ -271,7 +293,15 @@ StepKind capacity_step_kind() {
               0.9,
               0.0,
               1.0,
-              "Fraction recalled correctly that summary.json's largest_n requires"),
+              "Fraction of cues that summary.json's largest_n (recalled correctly) and "
+              "largest_n_exact (recalled exactly) require"),
+          float_parameter(
+              "exact_error",
+              0.01,
+              0.0,
+              1.0,
+              "Largest mean of |recalled - stored| / 2 per value at which a recall counts as "
+              "exact; for +1/-1 patterns, the fraction of wrong signs"),
           int_parameter(
               "max_steps",
               0,

@@ -60,6 +60,16 @@ inline std::vector<std::int64_t> architecture_image_shape(Architecture architect
   return {3, 64, 64};
 }
 
+/// The log-variance `encode` returns in deterministic mode. It is finite, so sums and products
+/// with it stay finite, and its standard deviation exp(-40) is about 4.2e-18, so in float32
+/// `mean + exp(0.5 * log_var) * eps` equals `mean` wherever |mean| > 1e-8 and |eps| < 10.
+inline constexpr double kDeterministicLogVariance = -80.0;
+
+/// Returns the plugin name of a model: "autoencoder" in deterministic mode, otherwise "vae".
+inline const char* model_kind_name(bool deterministic) {
+  return deterministic ? "autoencoder" : "vae";
+}
+
 /// Everything a `genmem::Vae` is built from, read from the plugin parameters of the same names.
 struct VaeOptions {
   Architecture architecture = Architecture::kMnistSmall;
@@ -74,6 +84,11 @@ struct VaeOptions {
   BatchNormMode batch_norm = BatchNormMode::kFrozen;
   DropoutMode dropout = DropoutMode::kInactive;
   bool shuffle = true;
+  /// Runs the networks as a plain autoencoder, the `autoencoder` plugin: the encoder's mean is the
+  /// code, training adds no sampling noise and no KL term (`kl_weight` is ignored), `encode`
+  /// returns `kDeterministicLogVariance` as the log-variance, and `sample` draws codes from the
+  /// Gaussian fitted to the codes of the last `fit`'s images. Model files record the mode.
+  bool deterministic = false;
   /// "cpu" or "cuda".
   std::string device = "cpu";
   /// Seeds the initial weights, the shuffling, the sampling noise and the dropout masks.

@@ -11,13 +11,8 @@ constexpr double kProbabilityClamp = 1e-7;
 
 }  // namespace
 
-LossTerms vae_loss(
-    const at::Tensor& images,
-    const at::Tensor& reconstructions,
-    const at::Tensor& mean,
-    const at::Tensor& log_var,
-    ReconstructionLoss kind,
-    double kl_weight) {
+at::Tensor reconstruction_error(
+    const at::Tensor& images, const at::Tensor& reconstructions, ReconstructionLoss kind) {
   // Per-value error [N, C, H, W], then mean over channels and sum over pixels: [N].
   at::Tensor error;
   if (kind == ReconstructionLoss::kL1) {
@@ -26,7 +21,23 @@ LossTerms vae_loss(
     const at::Tensor p = reconstructions.clamp(kProbabilityClamp, 1.0 - kProbabilityClamp);
     error = -(images * p.log() + (1.0 - images) * (1.0 - p).log());
   }
-  const at::Tensor reconstruction = error.mean(/*dim=*/1).sum({1, 2});
+  return error.mean(/*dim=*/1).sum({1, 2});
+}
+
+LossTerms autoencoder_loss(
+    const at::Tensor& images, const at::Tensor& reconstructions, ReconstructionLoss kind) {
+  const at::Tensor reconstruction = reconstruction_error(images, reconstructions, kind).mean();
+  return {reconstruction, reconstruction, at::zeros({}, reconstruction.options())};
+}
+
+LossTerms vae_loss(
+    const at::Tensor& images,
+    const at::Tensor& reconstructions,
+    const at::Tensor& mean,
+    const at::Tensor& log_var,
+    ReconstructionLoss kind,
+    double kl_weight) {
+  const at::Tensor reconstruction = reconstruction_error(images, reconstructions, kind);
 
   // Closed-form KL divergence of N(mean, exp(log_var)) from N(0, I), summed over latents: [N].
   const at::Tensor kl = -0.5 * (1.0 + log_var - mean.square() - log_var.exp()).sum(/*dim=*/1);

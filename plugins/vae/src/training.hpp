@@ -20,6 +20,16 @@ struct LossTerms {
   at::Tensor kl;
 };
 
+/// Returns `reconstruction_n` of every image, `[N]`: the per-value error of `kind`, averaged over
+/// channels and summed over pixels. `images` and `reconstructions` are `[N, C, H, W]`.
+at::Tensor reconstruction_error(
+    const at::Tensor& images, const at::Tensor& reconstructions, ReconstructionLoss kind);
+
+/// Computes the deterministic autoencoder's loss, the batch mean of `reconstruction_error` alone.
+/// `total` and `reconstruction` are that mean and `kl` is a zero scalar.
+LossTerms autoencoder_loss(
+    const at::Tensor& images, const at::Tensor& reconstructions, ReconstructionLoss kind);
+
 /// Computes the VAE loss of Kingma & Welling (2014) as the original code weights it:
 ///
 ///   reconstruction_n = sum over pixels (h, w) of the mean over channels of the pixel error,

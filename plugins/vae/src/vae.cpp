@@ -15,7 +15,7 @@ namespace genmem {
 
 namespace {
 
-/// Version of the file layout `Vae::save` writes.
+/// Version of the file layout `Vae::save` writes, stored under `format_key`.
 constexpr std::int64_t kFileFormat = 1;
 
 // Keras' Adam defaults, which the original used.
@@ -29,20 +29,33 @@ std::string format_shape(at::IntArrayRef shape) {
   return text.str();
 }
 
-at::Device parse_device(const std::string& device) {
+at::Device parse_device(const std::string& device, const std::string& model) {
   if (device == "cpu") {
     return at::kCPU;
   }
   if (device == "cuda") {
     if (!torch::cuda::is_available()) {
       throw ConfigError(
-          "vae: device 'cuda' was requested but CUDA is not available in this LibTorch build or "
-          "on this machine; set device = \"cpu\"");
+          model
+          + ": device 'cuda' was requested but CUDA is not available in this LibTorch build or "
+            "on this machine; set device = \"cpu\"");
     }
     return at::kCUDA;
   }
   throw ConfigError(
-      "vae: device must be \"cpu\" or \"cuda\" (got \"" + device + "\"); fix the device setting");
+      model + ": device must be \"cpu\" or \"cuda\" (got \"" + device
+      + "\"); fix the device setting");
+}
+
+/// Returns the archive key holding the file format version: "genmem_vae_format" or
+/// "genmem_autoencoder_format". The key alone distinguishes the two kinds of file.
+std::string format_key(const std::string& model) {
+  return "genmem_" + model + "_format";
+}
+
+/// Returns "a vae model file" or "an autoencoder model file".
+std::string describe_file_kind(const std::string& model) {
+  return (model == "autoencoder" ? "an " : "a ") + model + " model file";
 }
 
 /// Describes a model configuration for load errors.
@@ -50,6 +63,49 @@ std::string describe_configuration(
     const std::string& architecture, std::int64_t latent_dim, const std::string& batch_norm) {
   return "architecture '" + architecture + "', latent_dim " + std::to_string(latent_dim)
       + ", batch_norm '" + batch_norm + "'";
+}
+
+/// The code distribution stored in an autoencoder file; both tensors are undefined when the file
+/// has none.
+struct CodeDistribution {
+  at::Tensor mean;
+  at::Tensor std_dev;
+};
+
+/// Reads the optional `code_mean` and `code_std` of a deterministic model's file, float32
+/// `[latent_dim]` on the CPU. Throws `IoError` when only one is present, either has the wrong
+/// shape or a value that is not finite, or a standard deviation is negative. Returns undefined
+/// tensors in VAE mode.
+CodeDistribution read_code_distribution(
+    torch::serialize::InputArchive& archive,
+    const std::string& path,
+    const vae::VaeOptions& options) {
+  CodeDistribution codes;
+  if (!options.deterministic) {
+    return codes;
+  }
+  at::Tensor mean;
+  at::Tensor std_dev;
+  const bool has_mean = archive.try_read("code_mean", mean);
+  const bool has_std = archive.try_read("code_std", std_dev);
+  if (!has_mean && !has_std) {
+    return codes;
+  }
+  const auto valid = [&](const at::Tensor& tensor) {
+    return tensor.defined() && tensor.dim() == 1 && tensor.size(0) == options.latent_dim
+        && tensor.is_floating_point() && at::isfinite(tensor).all().item<bool>();
+  };
+  if (!has_mean || !has_std || !valid(mean) || !valid(std_dev)
+      || (std_dev < 0).any().item<bool>()) {
+    throw IoError(
+        "autoencoder: model file '" + path
+        + "' has a missing or malformed code distribution (code_mean and code_std must both be "
+          "finite [" + std::to_string(options.latent_dim)
+        + "] tensors, code_std non-negative); write it again with the autoencoder plugin's save");
+  }
+  codes.mean = mean.to(at::kCPU, at::kFloat);
+  codes.std_dev = std_dev.to(at::kCPU, at::kFloat);
+  return codes;
 }
 
 /// Copies every parameter and buffer of `source` into the same-named tensor of `target`, keeping
@@ -97,14 +153,15 @@ at::Tensor Vae::State::prepare_images(const at::Tensor& images, const char* call
   if (!shape_matches) {
     const std::string got = images.defined() ? format_shape(images.sizes()) : "an undefined tensor";
     throw ConfigError(
-        std::string("vae ") + caller + ": images must be [N, " + std::to_string(expected[0]) + ", "
-        + std::to_string(expected[1]) + ", " + std::to_string(expected[2]) + "] for architecture '"
+        std::string(model_name()) + " " + caller + ": images must be [N, "
+        + std::to_string(expected[0]) + ", " + std::to_string(expected[1]) + ", "
+        + std::to_string(expected[2]) + "] for architecture '"
         + vae::architecture_name(options.architecture) + "' (got " + got
         + "); resize the images or choose the matching architecture");
   }
   if (!images.is_floating_point()) {
     throw ConfigError(
-        std::string("vae ") + caller + ": images must be floating point in [0, 1] (got "
+        std::string(model_name()) + " " + caller + ": images must be floating point in [0, 1] (got "
         + c10::toString(images.scalar_type()) + "); convert them to float32");
   }
   return images.to(device, at::kFloat).contiguous();
@@ -114,7 +171,7 @@ Vae::Vae(const PluginContext& context) : Vae(vae_options_from_context(context)) 
 
 Vae::Vae(const vae::VaeOptions& options) : state_(std::make_unique<State>()) {
   state_->options = options;
-  state_->device = parse_device(options.device);
+  state_->device = parse_device(options.device, state_->model_name());
   state_->generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
 
   state_->networks = vae::make_networks(state_->network_options(), state_->generator);
@@ -138,27 +195,48 @@ std::vector<std::int64_t> Vae::image_shape() const {
   return vae::architecture_image_shape(state_->options.architecture);
 }
 
-Encoding Vae::encode(const at::Tensor& images) {
-  const at::Tensor data = state_->prepare_images(images, "encode");
+vae::EncoderOutput Vae::State::encode_all(const at::Tensor& data) {
   std::vector<at::Tensor> means;
   std::vector<at::Tensor> log_vars;
-  state_->for_each_inference_batch(data, [&](const at::Tensor& batch) {
-    vae::EncoderOutput output = state_->networks.encoder->forward(batch, nullptr);
+  for_each_inference_batch(data, [&](const at::Tensor& batch) {
+    vae::EncoderOutput output = networks.encoder->forward(batch, nullptr);
     means.push_back(output.mean);
     log_vars.push_back(output.log_var);
   });
   if (means.empty()) {
-    const at::Tensor empty = at::empty({0, latent_dim()}, data.options());
+    const at::Tensor empty = at::empty({0, options.latent_dim}, data.options());
     return {empty, empty.clone()};
   }
   return {at::cat(means), at::cat(log_vars)};
+}
+
+void Vae::State::fit_code_distribution(const at::Tensor& data) {
+  if (!options.deterministic) {
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  const at::Tensor codes = encode_all(data).mean.to(at::kCPU);
+  code_mean = codes.mean(/*dim=*/0);
+  code_std = (codes - code_mean).square().mean(/*dim=*/0).sqrt();
+}
+
+Encoding Vae::encode(const at::Tensor& images) {
+  const at::Tensor data = state_->prepare_images(images, "encode");
+  vae::EncoderOutput output = state_->encode_all(data);
+  if (state_->options.deterministic) {
+    // The encoder's log-variance layer exists (the networks are the VAE's) but is never trained,
+    // so its output is replaced by the documented constant.
+    output.log_var = at::full_like(output.mean, vae::kDeterministicLogVariance);
+  }
+  return {output.mean, output.log_var};
 }
 
 at::Tensor Vae::decode(const at::Tensor& latents) {
   if (!latents.defined() || latents.dim() != 2 || latents.size(1) != latent_dim()) {
     const std::string got = latents.defined() ? format_shape(latents.sizes()) : "no tensor";
     throw ConfigError(
-        "vae decode: latents must be [N, " + std::to_string(latent_dim()) + "] (got " + got
+        std::string(state_->model_name()) + " decode: latents must be [N, "
+        + std::to_string(latent_dim()) + "] (got " + got
         + "); pass latents of the model's latent_dim");
   }
   const at::Tensor data = latents.to(state_->device, at::kFloat).contiguous();
@@ -175,12 +253,35 @@ at::Tensor Vae::decode(const at::Tensor& latents) {
 }
 
 at::Tensor Vae::sample(std::int64_t n) {
+  return decode(sample_latents(n));
+}
+
+at::Tensor Vae::sample_latents(std::int64_t n) {
+  const std::string model = state_->model_name();
   if (n < 0) {
     throw ConfigError(
-        "vae sample: the number of samples must be at least 0 (got " + std::to_string(n) + ")");
+        model + " sample: the number of samples must be at least 0 (got " + std::to_string(n)
+        + ")");
   }
-  const at::Tensor latents = at::randn({n, latent_dim()}, state_->generator, at::kFloat);
-  return decode(latents);
+  if (state_->options.deterministic && !state_->code_mean.defined()) {
+    throw ModelError(
+        "autoencoder sample: no code distribution to sample from, because an autoencoder has no "
+        "prior and samples from a Gaussian fitted to the codes of its last fit's images; call "
+        "fit or load a model saved after a fit first");
+  }
+  const at::Tensor noise = at::randn({n, latent_dim()}, state_->generator, at::kFloat);
+  if (!state_->options.deterministic) {
+    return noise;
+  }
+  return noise * state_->code_std + state_->code_mean;
+}
+
+at::Tensor Vae::code_mean() const {
+  return state_->code_mean;
+}
+
+at::Tensor Vae::code_std() const {
+  return state_->code_std;
 }
 
 std::map<std::string, at::Tensor> Vae::representations(const at::Tensor& images) {
@@ -202,11 +303,16 @@ std::map<std::string, at::Tensor> Vae::representations(const at::Tensor& images)
 }
 
 void Vae::save(const std::string& path) const {
+  const std::string model = state_->model_name();
   torch::serialize::OutputArchive archive;
-  archive.write("genmem_vae_format", c10::IValue(kFileFormat));
+  archive.write(format_key(model), c10::IValue(kFileFormat));
   archive.write("architecture", c10::IValue(vae::architecture_name(state_->options.architecture)));
   archive.write("latent_dim", c10::IValue(state_->options.latent_dim));
   archive.write("batch_norm", c10::IValue(vae::batch_norm_mode_name(state_->options.batch_norm)));
+  if (state_->code_mean.defined()) {
+    archive.write("code_mean", state_->code_mean);
+    archive.write("code_std", state_->code_std);
+  }
 
   torch::serialize::OutputArchive encoder_archive;
   state_->networks.encoder->save(encoder_archive);
@@ -219,46 +325,56 @@ void Vae::save(const std::string& path) const {
     archive.save_to(path);
   } catch (const c10::Error& error) {
     throw IoError(
-        "vae: cannot write model file '" + path + "': " + error.what_without_backtrace()
+        model + ": cannot write model file '" + path + "': " + error.what_without_backtrace()
         + "; check that the folder exists and is writable");
   }
 }
 
 void Vae::load(const std::string& path) {
+  const std::string model = state_->model_name();
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, state_->device);
   } catch (const c10::Error& error) {
     throw IoError(
-        "vae: cannot read model file '" + path + "': " + error.what_without_backtrace()
-        + "; check the path and that the file was written by the vae plugin");
+        model + ": cannot read model file '" + path + "': " + error.what_without_backtrace()
+        + "; check the path and that the file was written by the " + model + " plugin");
+  }
+
+  // A file of the other mode has the same layout under the other format key.
+  const std::string other_model = vae::model_kind_name(!state_->options.deterministic);
+  c10::IValue other_format;
+  if (archive.try_read(format_key(other_model), other_format)) {
+    throw IoError(
+        model + ": '" + path + "' is " + describe_file_kind(other_model) + ", not "
+        + describe_file_kind(model) + "; load it with the " + other_model + " plugin");
   }
 
   c10::IValue format;
   c10::IValue architecture;
   c10::IValue latent_dim;
   c10::IValue batch_norm;
-  const bool has_header = archive.try_read("genmem_vae_format", format)
+  const bool has_header = archive.try_read(format_key(model), format)
       && archive.try_read("architecture", architecture)
       && archive.try_read("latent_dim", latent_dim) && archive.try_read("batch_norm", batch_norm);
   const bool header_valid = has_header && format.isInt() && format.toInt() == kFileFormat
       && architecture.isString() && latent_dim.isInt() && batch_norm.isString();
   if (!header_valid) {
     throw IoError(
-        "vae: '" + path + "' is not a vae model file of format " + std::to_string(kFileFormat)
-        + "; write it with the vae plugin's save");
+        model + ": '" + path + "' is not " + describe_file_kind(model) + " of format "
+        + std::to_string(kFileFormat) + "; write it with the " + model + " plugin's save");
   }
 
-  const std::string model = describe_configuration(
+  const std::string configuration = describe_configuration(
       vae::architecture_name(state_->options.architecture),
       state_->options.latent_dim,
       vae::batch_norm_mode_name(state_->options.batch_norm));
   const std::string file = describe_configuration(
       architecture.toStringRef(), latent_dim.toInt(), batch_norm.toStringRef());
-  if (file != model) {
+  if (file != configuration) {
     throw ConfigError(
-        "vae: model file '" + path + "' contains " + file + " but this model has " + model
-        + "; set the vae parameters to match the file");
+        model + ": model file '" + path + "' contains " + file + " but this model has "
+        + configuration + "; set the " + model + " parameters to match the file");
   }
 
   // Read into fresh networks first, so a malformed file leaves the model unchanged. Their initial
@@ -274,11 +390,15 @@ void Vae::load(const std::string& path) {
     loaded.decoder->load(decoder_archive);
   } catch (const c10::Error& error) {
     throw IoError(
-        "vae: model file '" + path + "' has missing or malformed weights: "
-        + error.what_without_backtrace() + "; write it again with the vae plugin's save");
+        model + ": model file '" + path + "' has missing or malformed weights: "
+        + error.what_without_backtrace() + "; write it again with the " + model + " plugin's save");
   }
+  const CodeDistribution codes = read_code_distribution(archive, path, state_->options);
+
   copy_weights(*loaded.encoder, *state_->networks.encoder);
   copy_weights(*loaded.decoder, *state_->networks.decoder);
+  state_->code_mean = codes.mean;
+  state_->code_std = codes.std_dev;
   state_->reset_optimizer();
 }
 

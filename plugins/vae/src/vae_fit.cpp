@@ -51,6 +51,29 @@ void restore_snapshot(Snapshot& snapshot) {
   }
 }
 
+/// Decodes one batch's latents and returns its loss. With `noise` (VAE mode) the latents are the
+/// reparameterised samples `z = mean + exp(0.5 * log_var) * eps`, eps ~ N(0, I), and the loss is
+/// `vae_loss`. Without it (deterministic mode) the latents are the means and the loss is
+/// `autoencoder_loss`.
+vae::LossTerms batch_loss(
+    vae::Decoder& decoder,
+    const at::Tensor& batch,
+    const vae::EncoderOutput& posterior,
+    const at::Tensor& noise,
+    const vae::VaeOptions& options) {
+  if (!noise.defined()) {
+    return vae::autoencoder_loss(batch, decoder.forward(posterior.mean), options.loss);
+  }
+  const at::Tensor z = posterior.mean + (0.5 * posterior.log_var).exp() * noise.to(batch.device());
+  return vae::vae_loss(
+      batch,
+      decoder.forward(z),
+      posterior.mean,
+      posterior.log_var,
+      options.loss,
+      options.kl_weight);
+}
+
 /// Running sums of one epoch's batch figures.
 struct EpochTotals {
   double loss = 0.0;
@@ -68,22 +91,27 @@ FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
   const std::int64_t count = data.size(0);
   if (count == 0) {
     throw ConfigError(
-        "vae fit: images must contain at least one image (got N = 0); pass a non-empty batch");
+        std::string(state.model_name())
+        + " fit: images must contain at least one image (got N = 0); pass a non-empty batch");
   }
 
   FitSummary summary;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (on_epoch && on_epoch(EpochReport{0, nan, nan, nan, 0.0}) == EpochDecision::kStop) {
     summary.stopped_by_caller = true;
+    state.fit_code_distribution(data);
     return summary;
   }
 
   // Buffers reused by every batch: the batch images and the sampling noise. The noise is drawn
-  // on the CPU because the model's generator is a CPU generator.
+  // on the CPU because the model's generator is a CPU generator. Deterministic mode draws none,
+  // so the generator advances only for shuffling and dropout.
   const std::int64_t batch_size = std::min(options.batch_size, count);
   at::Tensor batch_buffer =
       at::empty({batch_size, data.size(1), data.size(2), data.size(3)}, data.options());
-  at::Tensor noise_buffer = at::empty({batch_size, options.latent_dim}, at::kFloat);
+  at::Tensor noise_buffer = options.deterministic
+      ? at::Tensor()
+      : at::empty({batch_size, options.latent_dim}, at::kFloat);
   vae::EarlyStopping early_stopping(options.patience);
 
   for (std::int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
@@ -99,29 +127,26 @@ FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
       const std::int64_t size = std::min(batch_size, count - first);
       at::Tensor batch = batch_buffer.narrow(0, 0, size);
       at::index_select_out(batch, data, 0, order.narrow(0, first, size));
-      at::Tensor noise = noise_buffer.narrow(0, 0, size);
-      noise.normal_(0.0, 1.0, state.generator);
+      at::Tensor noise;
+      if (!options.deterministic) {
+        noise = noise_buffer.narrow(0, 0, size);
+        noise.normal_(0.0, 1.0, state.generator);
+      }
 
-      // Reparameterisation: z = mean + exp(0.5 * log_var) * eps, eps ~ N(0, I).
       const vae::EncoderOutput posterior = state.networks.encoder->forward(batch, nullptr);
-      const at::Tensor z =
-          posterior.mean + (0.5 * posterior.log_var).exp() * noise.to(state.device);
-      const at::Tensor reconstructions = state.networks.decoder->forward(z);
-      const vae::LossTerms terms = vae::vae_loss(
-          batch,
-          reconstructions,
-          posterior.mean,
-          posterior.log_var,
-          options.loss,
-          options.kl_weight);
+      const vae::LossTerms terms =
+          batch_loss(*state.networks.decoder, batch, posterior, noise, options);
 
       const double loss = terms.total.item<double>();
       if (!std::isfinite(loss)) {
         // The last step may already have written NaN into the weights, so return to the
-        // weights of the last complete epoch, and drop the optimiser moments with them.
+        // weights of the last complete epoch, and drop the optimiser moments with them. The code
+        // distribution described the weights before this fit, so it goes too.
         restore_snapshot(snapshot);
         state.reset_optimizer();
         state.set_training(false);
+        state.code_mean = at::Tensor();
+        state.code_std = at::Tensor();
         throw TrainingDivergedError(
             std::string("loss became ") + (std::isnan(loss) ? "NaN" : "infinite") + " at epoch "
             + std::to_string(epoch) + ", batch " + std::to_string(totals.batches + 1)
@@ -157,6 +182,7 @@ FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
       break;
     }
   }
+  state.fit_code_distribution(data);
   return summary;
 }
 

@@ -26,6 +26,14 @@ struct Vae::State {
   at::Generator generator;
   vae::Networks networks;
   std::unique_ptr<torch::optim::Adam> optimizer;
+  /// Deterministic mode only: the per-dimension mean and standard deviation, float32 `[latent_dim]`
+  /// on the CPU, of the codes of the last `fit`'s images. Undefined before the first `fit` that
+  /// returns normally and after a diverged `fit`.
+  at::Tensor code_mean;
+  at::Tensor code_std;
+
+  /// Returns "autoencoder" or "vae", the prefix of every error message.
+  const char* model_name() const { return vae::model_kind_name(options.deterministic); }
 
   /// Returns the encoder and decoder settings from `options`.
   vae::NetworkOptions network_options() const;
@@ -41,6 +49,14 @@ struct Vae::State {
   /// Checks `images` against the architecture and returns them as contiguous float32 on the
   /// device. `caller` names the method in the error message.
   at::Tensor prepare_images(const at::Tensor& images, const char* caller) const;
+
+  /// Encodes prepared images `[N, C, H, W]` in inference batches; returns `[N, latent_dim]` each.
+  vae::EncoderOutput encode_all(const at::Tensor& data);
+
+  /// In deterministic mode, fits the diagonal Gaussian of `code_mean` and `code_std` to the codes
+  /// of prepared images `[N, C, H, W]`, N >= 1, by maximum likelihood (the standard deviation
+  /// divides by N). Does nothing in VAE mode.
+  void fit_code_distribution(const at::Tensor& data);
 
   /// Runs `function` on consecutive slices of at most `kInferenceBatch` rows, in evaluation mode
   /// and without gradients.
