@@ -91,14 +91,25 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
-// Moves an unfinished run folder aside, so the new attempt starts in an empty folder and the
-// old files stay for inspection.
+// The resolved scenario of a variant's run as the comparison planned it, written into the run
+// folder when the run completes.
+constexpr const char* kSettingsFile = "compare-settings.toml";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return file ? text.str() : std::string();
+}
+
+// Moves an unfinished run folder, or one with other settings, aside, so the new attempt starts
+// in an empty folder and the old files stay for inspection.
 void set_aside(const fs::path& folder) {
   for (int attempt = 1;; ++attempt) {
-    const fs::path target = folder.string() + fmt::format(".unfinished-{}", attempt);
+    const fs::path target = folder.string() + fmt::format(".replaced-{}", attempt);
     if (!fs::exists(target)) {
       fs::rename(folder, target);
-      spdlog::warn("compare: an unfinished run was moved to {}", target.string());
+      spdlog::warn("compare: an earlier run was moved to {}", target.string());
       return;
     }
   }
@@ -397,18 +408,6 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       run.seed = base.seed + i;
       run.folder = outcome.folder / variant.slug / fmt::format("seed-{}", run.seed);
 
-      const nlohmann::json manifest = read_json(run.folder / "manifest.json");
-      if (manifest.is_object() && manifest.value("status", "") == "completed") {
-        run.status = "reused";
-        run.metrics = flatten_summary(read_json(run.folder / "summary.json"));
-        spdlog::info("compare: {} seed {}: reusing {}", run.variant, run.seed, run.folder.string());
-        outcome.runs.push_back(std::move(run));
-        continue;
-      }
-      if (fs::exists(run.folder) && !fs::is_empty(run.folder)) {
-        set_aside(run.folder);
-      }
-
       RunOptions settings = options.run;
       settings.output_dir = run.folder;
       settings.seed = run.seed;
@@ -417,9 +416,39 @@ CompareOutcome run_comparison(const CompareOptions& options) {
           settings.overrides.assignments.end(),
           variant.assignments.begin(),
           variant.assignments.end());
+
+      // A completed run is reused only when it ran with the same resolved scenario, which the
+      // comparison records beside the run's own files.
+      std::string planned;
+      try {
+        planned = format_scenario(prepare_scenario(settings));
+      } catch (const Error&) {
+        // The run below reports the invalid variant.
+      }
+      const nlohmann::json manifest = read_json(run.folder / "manifest.json");
+      const bool completed = manifest.is_object() && manifest.value("status", "") == "completed";
+      if (completed && !planned.empty() && read_text(run.folder / kSettingsFile) == planned) {
+        run.status = "reused";
+        run.metrics = flatten_summary(read_json(run.folder / "summary.json"));
+        spdlog::info("compare: {} seed {}: reusing {}", run.variant, run.seed, run.folder.string());
+        outcome.runs.push_back(std::move(run));
+        continue;
+      }
+      if (completed) {
+        spdlog::warn(
+            "compare: {} seed {}: {} ran with other settings, so it runs again",
+            run.variant,
+            run.seed,
+            run.folder.string());
+      }
+      if (fs::exists(run.folder) && !fs::is_empty(run.folder)) {
+        set_aside(run.folder);
+      }
+
       spdlog::info("compare: {} seed {}", run.variant, run.seed);
       try {
         const RunOutcome finished = run_scenario(settings);
+        write_file_atomically(run.folder / kSettingsFile, planned);
         run.status = "completed";
         run.metrics = flatten_summary(finished.summary);
       } catch (const InterruptedError&) {

@@ -45,7 +45,8 @@ struct CompareRun {
   std::string variant;
   std::int64_t seed = 0;
   std::filesystem::path folder;
-  /// "completed" (run now), "reused" (completed in an earlier comparison) or "failed".
+  /// "completed" (run now), "reused" (completed in an earlier comparison with the same settings)
+  /// or "failed".
   std::string status;
   std::string error;
   /// Every number in the run's summary.json, by dotted key.
@@ -75,10 +76,12 @@ std::map<std::string, double> flatten_summary(const nlohmann::json& summary);
 /// Splits the text of one `--vary key=v1,v2` option. Throws ConfigError for a malformed one.
 CompareAxis parse_vary(const std::string& text);
 
-/// Runs every variant with every seed, each in `<folder>/<variant slug>/seed-<seed>`, skipping
-/// runs that completed before, and writes comparison.csv, comparison.md, comparison.json and a
-/// bar chart per headline metric. A failing run is recorded and the others go on. Throws
-/// ConfigError when the scenario is invalid or no run succeeds, and InterruptedError on SIGINT.
+/// Runs every variant with every seed, each in `<folder>/<variant slug>/seed-<seed>`, and writes
+/// comparison.csv, comparison.md, comparison.json and a bar chart per headline metric. A run that
+/// completed before with the same resolved scenario is reused; any other earlier run folder is
+/// renamed to `seed-<seed>.replaced-<n>`. A failing run is recorded and the others go on. Throws
+/// ConfigError when the base scenario or the command line is invalid, and InterruptedError on
+/// SIGINT.
 CompareOutcome run_comparison(const CompareOptions& options);
 
 }  // namespace genmem

@@ -555,11 +555,19 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("seed 1: reusing"));
   EXPECT_THAT(
-      second.err, HasSubstr("an unfinished run was moved to " + rerun.string() + ".unfinished-1"));
+      second.err, HasSubstr("an earlier run was moved to " + rerun.string() + ".replaced-1"));
   EXPECT_EQ(
-      nlohmann::json::parse(read_text(rerun.string() + ".unfinished-1/manifest.json"))["status"],
+      nlohmann::json::parse(read_text(rerun.string() + ".replaced-1/manifest.json"))["status"],
       "interrupted");
   EXPECT_EQ(nlohmann::json::parse(read_text(rerun / "manifest.json"))["status"], "completed");
+
+  // Changed settings: neither completed run is reused, and both earlier runs are kept.
+  const Result third = run_genmem(command + " --set steps.1.cues=10");
+  EXPECT_EQ(third.exit_code, 1);
+  EXPECT_THAT(third.err, HasSubstr("ran with other settings, so it runs again"));
+  EXPECT_THAT(third.err, ::testing::Not(HasSubstr("reusing")));
+  EXPECT_TRUE(fs::exists(rerun.string() + ".replaced-2/summary.json"));
+  EXPECT_TRUE(fs::exists(dir / "comparison/plugin-modern_hopfield/seed-1.replaced-1/summary.json"));
 }
 
 TEST(Cli, ClassicalCapacityFollowsTheory) {
