@@ -286,7 +286,8 @@ std::map<std::string, double> flatten_summary(const nlohmann::json& summary) {
 std::vector<CompareVariant> build_variants(
     const Scenario& base,
     const std::vector<CompareAxis>& axes,
-    const std::function<std::vector<std::string>(const std::string&)>& declared) {
+    const std::function<std::vector<std::string>(const std::string&)>& declared,
+    const std::vector<std::string>& known) {
   // Every combination of one value per axis, the first axis varying slowest.
   std::vector<std::vector<std::pair<std::string, std::string>>> combinations{{}};
   for (const auto& axis : axes) {
@@ -301,8 +302,19 @@ std::vector<CompareVariant> build_variants(
     combinations = std::move(extended);
   }
 
+  for (const auto& axis : axes) {
+    if (axis.key == "scenario.seed") {
+      throw ConfigError(
+          "--vary scenario.seed: the seeds are set by --seeds or compare.seeds, which run each "
+          "variant with scenario.seed, scenario.seed + 1 and so on; vary other keys");
+    }
+  }
+
   std::vector<CompareVariant> variants;
   std::set<std::string> seen;
+  std::set<std::string> slugs;
+  // Varied model keys that some variant's plugin declares.
+  std::set<std::string> applied;
   for (const auto& combination : combinations) {
     // The plugin of each role in this variant.
     std::map<std::string, std::string> plugins;
@@ -325,6 +337,7 @@ std::vector<CompareVariant> build_variants(
         if (std::find(names.begin(), names.end(), name) == names.end()) {
           continue;
         }
+        applied.insert(key);
       }
       variant.assignments.push_back(key + "=" + value);
       parts.push_back(last_part(key) + "=" + value);
@@ -345,8 +358,34 @@ std::vector<CompareVariant> build_variants(
     if (!seen.insert(variant.label).second) {
       continue;
     }
+    // Labels that differ only in characters a folder name drops get numbered folders.
     variant.slug = slug_of(variant.label);
+    for (int suffix = 2; !slugs.insert(variant.slug).second; ++suffix) {
+      variant.slug = slug_of(variant.label) + fmt::format("-{}", suffix);
+    }
     variants.push_back(std::move(variant));
+  }
+
+  for (const auto& axis : axes) {
+    const auto [role, name] = model_key(axis.key);
+    if (role.empty() || name == "plugin" || applied.count(axis.key) > 0
+        || base.models.count(role) == 0) {
+      continue;
+    }
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      spdlog::warn(
+          "compare: no variant's plugin declares '{}', so varying {} changes nothing",
+          name,
+          axis.key);
+      continue;
+    }
+    std::string message =
+        fmt::format("--vary {}: no plugin found declares a parameter '{}'", axis.key, name);
+    const std::string suggestion = closest_name(name, known);
+    if (!suggestion.empty()) {
+      message += fmt::format("; did you mean '{}'?", suggestion);
+    }
+    throw ConfigError(message);
   }
   return variants;
 }
@@ -368,8 +407,12 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   if (seeds < 1) {
     throw ConfigError(fmt::format("--seeds must be at least 1 (got {})", seeds));
   }
-  const std::vector<std::string> headline =
-      options.metrics.empty() ? base.compare.metrics : options.metrics;
+  std::vector<std::string> headline;
+  for (const auto& metric : options.metrics.empty() ? base.compare.metrics : options.metrics) {
+    if (std::find(headline.begin(), headline.end(), metric) == headline.end()) {
+      headline.push_back(metric);
+    }
+  }
 
   PluginLoader loader(scenario_plugin_search_path(base, options.run.overrides));
   std::map<std::string, std::vector<std::string>> declared_cache;
@@ -390,10 +433,26 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   };
 
   CompareOutcome outcome;
-  outcome.variants = build_variants(base, axes, declared);
+  // Every parameter name of every plugin found, to tell a misspelt varied key from one that only
+  // the plugins left out of this comparison declare.
+  std::set<std::string> known_names;
+  for (const auto& plugin : loader.discover()) {
+    for (const auto& spec : plugin.parameters) {
+      known_names.insert(spec.name);
+    }
+  }
+  outcome.variants = build_variants(
+      base, axes, declared, std::vector<std::string>(known_names.begin(), known_names.end()));
   outcome.folder = options.output_dir.empty() ? options.run.runs_root / (base.name + "-compare")
                                               : options.output_dir;
-  fs::create_directories(outcome.folder);
+  std::error_code folder_error;
+  fs::create_directories(outcome.folder, folder_error);
+  if (folder_error || !fs::is_directory(outcome.folder)) {
+    throw IoError(fmt::format(
+        "compare: cannot create the comparison folder '{}': {}; choose another --output",
+        outcome.folder.string(),
+        folder_error ? folder_error.message() : "a file of that name exists"));
+  }
   spdlog::info(
       "compare: {} variant(s) x {} seed(s) in {}",
       outcome.variants.size(),
@@ -421,7 +480,10 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       // comparison records beside the run's own files.
       std::string planned;
       try {
-        planned = format_scenario(prepare_scenario(settings));
+        // The [compare] table only chooses what to run and show, so it is left out.
+        Scenario resolved = prepare_scenario(settings);
+        resolved.compare = CompareSpec{};
+        planned = format_scenario(resolved);
       } catch (const Error&) {
         // The run below reports the invalid variant.
       }
@@ -455,8 +517,10 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
         throw;
       } catch (const std::exception& error) {
+        // LibTorch appends a stack trace after the first line, which the table does not need.
+        const std::string message = error.what();
         run.status = "failed";
-        run.error = error.what();
+        run.error = message.substr(0, message.find('\n'));
         spdlog::error("compare: {} seed {} failed: {}", run.variant, run.seed, run.error);
       }
       outcome.runs.push_back(std::move(run));
@@ -465,6 +529,16 @@ CompareOutcome run_comparison(const CompareOptions& options) {
     }
   }
   write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+  for (const auto& metric : headline) {
+    const bool found = std::any_of(outcome.runs.begin(), outcome.runs.end(), [&](const auto& run) {
+      return run.metrics.count(metric) > 0;
+    });
+    if (!found && !outcome.runs.empty()) {
+      spdlog::warn(
+          "compare: no run's summary.json has a number at '{}'; comparison.csv lists the keys",
+          metric);
+    }
+  }
   return outcome;
 }
 

@@ -63,11 +63,14 @@ struct CompareOutcome {
 /// `models.ROLE.plugin`, the scenario's parameters of that role that the new plugin does not
 /// declare are removed, and varied parameters it does not declare are left out. Variants that
 /// end up with the same assignments are kept once. `declared` returns a plugin's parameter names
-/// and throws when the plugin cannot be loaded.
+/// (none for a plugin that cannot be loaded), and `known` the names any plugin found declares.
+/// Throws ConfigError for a varied model key that is not in `known`, and for varying
+/// `scenario.seed`.
 std::vector<CompareVariant> build_variants(
     const Scenario& base,
     const std::vector<CompareAxis>& axes,
-    const std::function<std::vector<std::string>(const std::string&)>& declared);
+    const std::function<std::vector<std::string>(const std::string&)>& declared,
+    const std::vector<std::string>& known);
 
 /// Returns every number of a summary by dotted key ("replay.distinct_patterns"); booleans count
 /// as 0 or 1, arrays and strings are skipped.

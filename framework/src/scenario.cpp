@@ -387,9 +387,20 @@ ModelSpec read_model(
   return spec;
 }
 
-// Writes a TOML value the way `--set` reads it back: strings bare, other values as TOML.
+// Writes a TOML value the way `--set` reads it back: strings bare unless the bare text would read
+// as another type ("1", "true"), other values as TOML.
 std::string assignment_text(const toml::node& node) {
   if (const auto text = node.value_exact<std::string>()) {
+    try {
+      const toml::table parsed = toml::parse("value = " + *text);
+      if (!parsed.get("value")->is_string()) {
+        std::stringstream quoted;
+        quoted << toml::toml_formatter(toml::value<std::string>(*text));
+        return quoted.str();
+      }
+    } catch (const toml::parse_error&) {
+      // Not TOML, so `--set` reads it as a bare string.
+    }
     return *text;
   }
   std::stringstream out;
@@ -501,7 +512,7 @@ CompareSpec read_compare(const toml::table& root, const Locator& locator) {
       if (array == nullptr) {
         throw ConfigError(fmt::format(
             "{}: 'compare.metrics' must be an array of summary keys such as "
-            "[\"capacity.random.largest_n.corrupt_10\"]",
+            "[\"capacity.random_binary.largest_n.corrupt_10\"]",
             locator.where(value)));
       }
     } else if (name == "vary") {
@@ -796,9 +807,15 @@ std::string format_scenario(const Scenario& scenario) {
       || scenario.compare.seeds != 1) {
     toml::table vary;
     for (const auto& axis : scenario.compare.vary) {
+      // Each value goes back as the TOML value its text reads as, so the file reads the same.
       toml::array values;
       for (const auto& value : axis.values) {
-        values.push_back(value);
+        try {
+          const toml::table parsed = toml::parse("value = " + value);
+          parsed.get("value")->visit([&](const auto& node) { values.push_back(node); });
+        } catch (const toml::parse_error&) {
+          values.push_back(value);
+        }
       }
       vary.insert(axis.key, values);
     }

@@ -592,12 +592,32 @@ TEST(Cli, ClassicalCapacityFollowsTheory) {
   EXPECT_TRUE(fs::exists(dir / "run/figures/capacity_random_binary.png"));
 }
 
+TEST(Cli, CapacityStepRestoresHippocampus) {
+  TempDir dir;
+  write_text(
+      dir / "borrow.toml",
+      "[data]\nsource = \"mnist\"\ndir = \"" + (kSource / "data").string()
+          + "\"\ntrain_items = 200\ntest_items = 2\n\n[models.hippocampus]\n"
+            "plugin = \"modern_hopfield\"\n\n[[steps]]\nrun = \"store\"\n\n[[steps]]\n"
+            "run = \"capacity\"\ndim = 50\nsizes = [10]\ncues = 5\n\n[[steps]]\n"
+            "run = \"replay\"\ncues = 20\n");
+  const Result result = run_genmem(
+      "run " + (dir / "borrow.toml").string() + " -q --output " + (dir / "run").string());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+
+  // The replay after the capacity step recalls the 200 stored digits, not its random patterns.
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  EXPECT_EQ(summary["stored_patterns"].get<int>(), 200);
+  EXPECT_GT(summary["replay"]["distinct_memories"].get<int>(), 1);
+  EXPECT_LT(summary["replay"]["mean_distance_to_nearest_memory"].get<double>(), 0.01);
+}
+
 TEST(Cli, CompareRejectsMalformedVary) {
   TempDir dir;
   const Result result = run_genmem(
       "compare " + quick_capacity_arguments() + " -q --vary models.hippocampus.beta --output "
       + (dir / "comparison").string());
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(
       last_line(result.err),
       HasSubstr("--vary 'models.hippocampus.beta': expected key=value1,value2"));

@@ -21,6 +21,8 @@ Scenario scenario_with_modern_hopfield() {
   return scenario;
 }
 
+const std::vector<std::string> kKnown{"beta", "max_steps", "update", "interaction"};
+
 std::vector<std::string> declared(const std::string& plugin) {
   if (plugin == "modern_hopfield") {
     return {"beta", "max_steps"};
@@ -34,15 +36,16 @@ std::vector<std::string> declared(const std::string& plugin) {
 TEST(CompareVariants, CartesianProductInAxisOrder) {
   const auto variants = build_variants(
       scenario_with_modern_hopfield(),
-      {{"models.hippocampus.beta", {"10", "20"}}, {"scenario.seed", {"1", "2", "3"}}},
-      declared);
+      {{"models.hippocampus.beta", {"10", "20"}}, {"data.train_items", {"100", "200", "300"}}},
+      declared,
+      kKnown);
 
   ASSERT_EQ(variants.size(), 6U);
-  EXPECT_EQ(variants[0].label, "beta=10, seed=1");
-  EXPECT_EQ(variants[5].label, "beta=20, seed=3");
+  EXPECT_EQ(variants[0].label, "beta=10, train_items=100");
+  EXPECT_EQ(variants[5].label, "beta=20, train_items=300");
   EXPECT_THAT(
-      variants[1].assignments, ElementsAre("models.hippocampus.beta=10", "scenario.seed=2"));
-  EXPECT_EQ(variants[1].slug, "beta-10_seed-2");
+      variants[1].assignments, ElementsAre("models.hippocampus.beta=10", "data.train_items=200"));
+  EXPECT_EQ(variants[1].slug, "beta-10_train_items-200");
   EXPECT_THAT(variants[1].removals, IsEmpty());
 }
 
@@ -51,7 +54,8 @@ TEST(CompareVariants, ParametersFollowTheVariantsPlugin) {
       scenario_with_modern_hopfield(),
       {{"models.hippocampus.plugin", {"modern_hopfield", "classical_hopfield"}},
        {"models.hippocampus.beta", {"10", "20"}}},
-      declared);
+      declared,
+      kKnown);
 
   // classical_hopfield has no beta, so its two variants are one, and the scenario's beta is
   // removed for it while max_steps, which it declares, stays.
@@ -65,11 +69,48 @@ TEST(CompareVariants, ParametersFollowTheVariantsPlugin) {
 }
 
 TEST(CompareVariants, NoAxesGiveOneBaseVariant) {
-  const auto variants = build_variants(scenario_with_modern_hopfield(), {}, declared);
+  const auto variants = build_variants(scenario_with_modern_hopfield(), {}, declared, kKnown);
   ASSERT_EQ(variants.size(), 1U);
   EXPECT_EQ(variants[0].label, "base");
   EXPECT_EQ(variants[0].slug, "base");
   EXPECT_THAT(variants[0].assignments, IsEmpty());
+}
+
+TEST(CompareVariants, UndeclaredKeyRejected) {
+  try {
+    build_variants(
+        scenario_with_modern_hopfield(),
+        {{"models.hippocampus.bta", {"10", "20"}}},
+        declared,
+        kKnown);
+    FAIL() << "a key no plugin declares was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("no plugin found declares a parameter 'bta'"));
+    EXPECT_THAT(error.what(), HasSubstr("did you mean 'beta'?"));
+  }
+  EXPECT_THROW(
+      build_variants(
+          scenario_with_modern_hopfield(), {{"scenario.seed", {"1", "2"}}}, declared, kKnown),
+      ConfigError);
+}
+
+TEST(CompareVariants, KeyOfAbsentPluginLeftOut) {
+  // Only a plugin outside this comparison declares `interaction`, so it changes nothing.
+  const auto variants = build_variants(
+      scenario_with_modern_hopfield(),
+      {{"models.hippocampus.interaction", {"polynomial", "exponential"}}},
+      declared,
+      kKnown);
+  ASSERT_EQ(variants.size(), 1U);
+  EXPECT_EQ(variants[0].label, "base");
+}
+
+TEST(CompareVariants, CollidingFolderNamesNumbered) {
+  const auto variants = build_variants(
+      scenario_with_modern_hopfield(), {{"scenario.name", {"a b", "a_b"}}}, declared, kKnown);
+  ASSERT_EQ(variants.size(), 2U);
+  EXPECT_EQ(variants[0].slug, "name-a_b");
+  EXPECT_EQ(variants[1].slug, "name-a_b-2");
 }
 
 TEST(CompareVary, SplitsValuesAtCommas) {

@@ -75,7 +75,13 @@ po::variables_map parse(
     const po::positional_options_description& positional) {
   po::variables_map values;
   po::store(
-      po::command_line_parser(arguments).options(options).positional(positional).run(), values);
+      po::command_line_parser(arguments)
+          .options(options)
+          .positional(positional)
+          // Without guessing, an abbreviation such as --seed for --seeds is an unknown option.
+          .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+          .run(),
+      values);
   po::notify(values);
   return values;
 }
@@ -212,25 +218,33 @@ int compare_command(const std::vector<std::string>& arguments) {
       "seeds per variant, from scenario.seed up; replaces compare.seeds")(
       "metric",
       po::value(&compare.metrics)->composing(),
-      "summary key shown in the table and plotted, for example replay.distinct_patterns; "
+      "summary key shown in the table and plotted, for example replay.distinct_memories; "
       "repeatable, replaces compare.metrics")(
       "output,o",
       po::value(&output),
       "folder of the comparison; default runs/<name>-compare. Reusing it resumes the comparison")(
       "threads", po::value(&threads), "LibTorch threads, replacing scenario.threads");
-  if (!parse_scenario_command("compare", arguments, options, scenario)) {
+  const auto parsed = parse_scenario_command("compare", arguments, options, scenario);
+  if (!parsed) {
     return EXIT_SUCCESS;
   }
   start_logging(common);
   compare.run.scenario_file = scenario;
   compare.run.overrides.plugin_paths = to_paths(common.plugin_paths);
   for (const auto& text : vary) {
-    compare.vary.push_back(genmem::parse_vary(text));
+    try {
+      compare.vary.push_back(genmem::parse_vary(text));
+    } catch (const genmem::ConfigError& error) {
+      throw po::error(error.what());
+    }
   }
-  if (seeds != 0) {
+  if (parsed->count("seeds") > 0) {
+    if (seeds < 1) {
+      throw po::error(fmt::format("--seeds must be at least 1 (got {})", seeds));
+    }
     compare.seeds = seeds;
   }
-  if (threads != 0) {
+  if (parsed->count("threads") > 0) {
     compare.run.threads = threads;
   }
   compare.output_dir = output;

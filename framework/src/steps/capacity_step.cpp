@@ -82,6 +82,8 @@ class CapacityStep final : public Step {
     const auto start = std::chrono::steady_clock::now();
     const at::Tensor all_patterns = make_patterns(context);
     const std::int64_t dim = all_patterns.size(1);
+    // The step borrows the hippocampus: what it held before is stored again at the end.
+    const at::Tensor earlier = memory.size() > 0 ? memory.patterns().clone() : at::Tensor();
 
     std::vector<Condition> conditions;
     for (const double fraction : corruptions_) {
@@ -160,6 +162,9 @@ class CapacityStep final : public Step {
       }
     }
     memory.clear();
+    if (earlier.defined()) {
+      memory.store(earlier);
+    }
 
     for (std::size_t c = 0; c < conditions.size(); ++c) {
       summary["largest_n"][conditions[c].name] = largest_size_reaching(curves[c].y);
@@ -186,7 +191,7 @@ class CapacityStep final : public Step {
 
  private:
   // The patterns to store, float32 [largest size, D] in [-1, 1].
-  at::Tensor make_patterns(RunContext& context) const {
+  at::Tensor make_patterns(RunContext& context) {
     const std::int64_t largest = *std::max_element(sizes_.begin(), sizes_.end());
     if (patterns_ == kRandomBinary) {
       return at::randint(0, 2, {largest, dim_}, context.generator, at::kFloat).mul_(2).sub_(1);
@@ -201,15 +206,24 @@ class CapacityStep final : public Step {
           largest,
           images.size(0)));
     }
+    image_shape_ = images.sizes().slice(1).vec();
     return images.narrow(0, 0, largest).reshape({largest, -1}).mul(2).sub(1);
   }
 
   // Replaces a fraction of each cue's values by random ones (a random sign for binary patterns,
-  // uniform on [-1, 1] for images), or sets the second half of each cue to -1, the background.
+  // uniform on [-1, 1] for images), or sets the lower half of each image, or the second half of
+  // each random pattern, to -1 (black, the MNIST background).
   at::Tensor damage(
       const at::Tensor& targets, const Condition& condition, at::Generator& generator) const {
     if (condition.occluded) {
       at::Tensor cues = targets.clone();
+      if (image_shape_.size() == 3) {
+        // The lower half of every channel of each [C, H, W] image.
+        const std::int64_t height = image_shape_[1];
+        at::Tensor images = cues.view({cues.size(0), image_shape_[0], height, image_shape_[2]});
+        images.narrow(2, height / 2, height - height / 2).fill_(-1.0);
+        return cues;
+      }
       const std::int64_t half = targets.size(1) / 2;
       cues.narrow(1, half, targets.size(1) - half).fill_(-1.0);
       return cues;
@@ -240,6 +254,8 @@ class CapacityStep final : public Step {
   }
 
   std::string patterns_;
+  /// `[C, H, W]` of the stored images, or empty for random patterns.
+  std::vector<std::int64_t> image_shape_;
   std::int64_t dim_;
   std::vector<std::int64_t> sizes_;
   std::int64_t cues_;
@@ -287,7 +303,8 @@ StepKind capacity_step_kind() {
           bool_parameter(
               "occlusion",
               true,
-              "Also recall from cues whose second half (the lower half of an image) is -1"),
+              "Also recall from cues whose lower half (of each image channel) or second half (of a random "
+              "pattern) is -1"),
           float_parameter(
               "threshold",
               0.9,
