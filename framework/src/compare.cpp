@@ -40,6 +40,14 @@ std::pair<std::string, std::string> model_key(const std::string& key) {
   return {key.substr(prefix.size(), dot - prefix.size()), key.substr(dot + 1)};
 }
 
+std::string trimmed(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) {
+    return "";
+  }
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
 std::string last_part(const std::string& key) {
   const auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
@@ -266,13 +274,16 @@ CompareAxis parse_vary(const std::string& text) {
         "models.hippocampus.plugin=modern_hopfield,classical_hopfield",
         text));
   }
-  CompareAxis axis{text.substr(0, equals), {}};
+  CompareAxis axis{trimmed(text.substr(0, equals)), {}};
   std::stringstream stream(text.substr(equals + 1));
   for (std::string value; std::getline(stream, value, ',');) {
+    value = trimmed(value);
     if (value.empty()) {
       throw ConfigError(fmt::format("--vary '{}': a value between commas is empty", text));
     }
-    axis.values.push_back(value);
+    if (std::find(axis.values.begin(), axis.values.end(), value) == axis.values.end()) {
+      axis.values.push_back(value);
+    }
   }
   return axis;
 }

@@ -497,7 +497,7 @@ CompareSpec read_compare(const toml::table& root, const Locator& locator) {
         throw ConfigError(fmt::format(
             "{}: 'compare.seeds' must be an integer of at least 1 (got {})",
             locator.where(value),
-            describe_node_type(value)));
+            assignment_text(value)));
       }
       spec.seeds = *seeds;
     } else if (name == "metrics") {

@@ -119,6 +119,12 @@ TEST(CompareVary, SplitsValuesAtCommas) {
   EXPECT_THAT(axis.values, ElementsAre("10", "20.5", "\"x\""));
 }
 
+TEST(CompareVary, TrimsSpacesAndRepeats) {
+  const CompareAxis axis = parse_vary(" models.hippocampus.beta = 10, 20 ,10");
+  EXPECT_EQ(axis.key, "models.hippocampus.beta");
+  EXPECT_THAT(axis.values, ElementsAre("10", "20"));
+}
+
 TEST(CompareVary, MalformedTextRejected) {
   for (const char* text : {"models.hippocampus.beta", "=10,20", "beta=", "beta=10,,20"}) {
     SCOPED_TRACE(text);

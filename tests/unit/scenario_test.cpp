@@ -327,7 +327,7 @@ TEST(Scenario, CompareTableErrorsCiteKey) {
   const std::string base = std::string(kValid) + kCompare;
   EXPECT_THAT(
       config_error(replace(base, "seeds = 3", "seeds = 0")),
-      HasSubstr("'compare.seeds' must be an integer of at least 1"));
+      HasSubstr("'compare.seeds' must be an integer of at least 1 (got 0)"));
   EXPECT_THAT(
       config_error(replace(base, "seeds = 3", "seed = 3")),
       HasSubstr("unknown key 'compare.seed'; did you mean 'seeds'?"));
@@ -365,6 +365,10 @@ TEST(Scenario, CapacitySizesMustRise) {
   EXPECT_THAT(
       config_error(images),
       HasSubstr("stores up to 200 training images, but [data] train_items is 100"));
+  const std::string repeated = replace(
+      kValid, "run = \"replay\"\ncues = 50", "run = \"capacity\"\ncorruptions = [0.1, 0.104]");
+  EXPECT_THAT(
+      config_error(repeated), HasSubstr("has corruptions that round to the same percentage"));
 }
 
 TEST(Scenario, ClosestNameNeedsPlausibleDistance) {

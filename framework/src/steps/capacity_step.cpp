@@ -339,6 +339,16 @@ StepKind capacity_step_kind() {
             || std::adjacent_find(sizes.begin(), sizes.end()) != sizes.end()) {
           return "has sizes that do not rise; list them from smallest to largest";
         }
+        // Each corruption names its summary key by its rounded percentage, so those must differ.
+        std::vector<long> percentages;
+        for (const double fraction : parameters.get_float_list("corruptions")) {
+          percentages.push_back(std::lround(fraction * 100));
+        }
+        std::sort(percentages.begin(), percentages.end());
+        if (std::adjacent_find(percentages.begin(), percentages.end()) != percentages.end()) {
+          return "has corruptions that round to the same percentage; give each a different "
+                 "whole percentage, such as [0.1, 0.3, 0.5]";
+        }
         if (parameters.get_string("patterns") == kTrainingImages) {
           const std::int64_t items = scenario.data.get_int("train_items");
           if (sizes.back() > items) {
