@@ -15,6 +15,7 @@
 
 #include <genmem/error.hpp>
 
+#include "analysis/metrics.hpp"
 #include "outputs/charts.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
@@ -130,7 +131,7 @@ class CapacityStep final : public Step {
         const at::Tensor cues =
             damage(stored.index_select(0, chosen), condition, context.generator);
         const RecallResult result = memory.recall(cues, options);
-        const at::Tensor nearest = nearest_rows(result.states, held);
+        const at::Tensor nearest = nearest_pattern(result.states, held);
         const double correct = nearest.eq(chosen).to(at::kDouble).mean().item<double>();
         const at::Tensor errors = (result.states - targets).abs().mean(1) / 2.0;
         const double error = errors.mean().item<double>();
@@ -244,13 +245,6 @@ class CapacityStep final : public Step {
       }
     }
     return largest;
-  }
-
-  // For each row of `states`, the index of the nearest row of `stored` by Euclidean distance.
-  static at::Tensor nearest_rows(const at::Tensor& states, const at::Tensor& stored) {
-    const at::Tensor distances =
-        stored.square().sum(1).unsqueeze(0) - 2.0 * at::mm(states, stored.t());
-    return distances.argmin(1);
   }
 
   std::string patterns_;
