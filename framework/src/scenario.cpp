@@ -427,7 +427,7 @@ void remove_key(toml::table& root, const std::string& key_path) {
 
 // When `--set models.ROLE.plugin=NAME` replaces a model's plugin, the file's parameters for the
 // old plugin mostly do not apply. Those the new plugin does not declare are dropped, unless a
-// `--set` names them too; a plugin that does not load is left for read_model to report.
+// `--set` names them too. A plugin that does not load is left for read_model to report.
 void drop_parameters_of_replaced_plugins(
     toml::table& root, const std::vector<std::string>& assignments, PluginLoader& loader) {
   std::map<std::string, std::set<std::string>> set_keys;

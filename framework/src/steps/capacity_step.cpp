@@ -42,9 +42,9 @@ double odd_double_factorial(std::int64_t n) {
   return product;
 }
 
-// The number of random binary patterns theory says the memory recalls without errors, where
-// theory gives one that a plot can show: 0.138 D for the classical network (Amit, Gutfreund and
-// Sompolinsky 1985) and D^(n-1) / (2 (2n-3)!! ln D) for a dense associative memory with a
+// The number of random binary patterns that theory predicts the memory recalls without errors,
+// where theory gives one that a plot can show: 0.138 D for the classical network (Amit, Gutfreund
+// and Sompolinsky 1985) and D^(n-1) / (2 (2n-3)!! ln D) for a dense associative memory with a
 // polynomial interaction of degree n (Krotov and Hopfield 2016). Models whose capacity grows
 // exponentially with D get none.
 std::optional<double> theory_capacity(const ModelSpec& model, std::int64_t dim) {
@@ -117,21 +117,21 @@ class CapacityStep final : public Step {
       const at::Tensor stored = all_patterns.narrow(0, 0, size);
       memory.clear();
       memory.store(stored);
-      // Recall is scored against the patterns as the memory holds them, which a binary memory
-      // has binarised.
-      const at::Tensor held = memory.patterns();
+      // Recall is scored against the patterns the memory returns, which a binary memory has
+      // binarised.
+      const at::Tensor memory_patterns = memory.patterns();
       // The cued patterns: all of them, or an evenly spread subset of `cues`.
       const std::int64_t count = std::min(size, cues_);
       const at::Tensor chosen =
           at::linspace(0, static_cast<double>(size - 1), count, at::kDouble).round().to(at::kLong);
-      const at::Tensor targets = held.index_select(0, chosen);
+      const at::Tensor targets = memory_patterns.index_select(0, chosen);
 
       for (std::size_t c = 0; c < conditions.size(); ++c) {
         const Condition& condition = conditions[c];
         const at::Tensor cues =
             damage(stored.index_select(0, chosen), condition, context.generator);
         const RecallResult result = memory.recall(cues, options);
-        const at::Tensor nearest = nearest_pattern(result.states, held);
+        const at::Tensor nearest = nearest_pattern(result.states, memory_patterns);
         const double correct = nearest.eq(chosen).to(at::kDouble).mean().item<double>();
         const at::Tensor errors = (result.states - targets).abs().mean(1) / 2.0;
         const double error = errors.mean().item<double>();
@@ -211,9 +211,9 @@ class CapacityStep final : public Step {
     return images.narrow(0, 0, largest).reshape({largest, -1}).mul(2).sub(1);
   }
 
-  // Replaces a fraction of each cue's values by random ones (a random sign for binary patterns,
-  // uniform on [-1, 1] for images), or sets the lower half of each image, or the second half of
-  // each random pattern, to -1 (black, the MNIST background).
+  // Replaces a fraction of each cue's values by random ones: a random sign for binary patterns,
+  // uniform on [-1, 1] for images. For occlusion it sets the lower half of each image, or the
+  // second half of each random pattern, to -1 (black, the MNIST background).
   at::Tensor damage(
       const at::Tensor& targets, const Condition& condition, at::Generator& generator) const {
     if (condition.occluded) {

@@ -215,8 +215,8 @@ at::Tensor& separate_(at::Tensor& logits, Separation separation) {
     threshold = (sums.gather(1, support - 1) - 1) / support.to(logits.scalar_type());
     return logits.sub_(threshold).clamp_min_(0);
   }
-  // 1.5-entmax on z/2: for each k, the threshold that makes the k largest values sum to one
-  // after squaring; the support is the largest k whose threshold lies below z_(k).
+  // 1.5-entmax on z/2. For each k, the threshold is the one that makes the k largest values sum
+  // to one after squaring. The support is the largest k whose threshold lies below z_(k).
   const at::Tensor means = sorted.cumsum(1) / ranks;
   const at::Tensor mean_squares = sorted.square().cumsum(1) / ranks;
   const at::Tensor spread = ranks * (mean_squares - means.square());
