@@ -69,6 +69,9 @@ class NearestNeighbour final : public genmem::AssociativeMemory {
       const auto [values, indices] = at::cdist(queries.narrow(0, start, length), patterns_).min(1);
       nearest.narrow(0, start, length).copy_(indices);
       distance.narrow(0, start, length).copy_(values);
+      if (options.on_progress) {
+        options.on_progress(start + length, count);
+      }
     }
 
     genmem::RecallResult result;

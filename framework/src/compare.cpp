@@ -15,10 +15,12 @@
 
 #include <genmem/error.hpp>
 
+#include "analysis/statistics.hpp"
 #include "interrupt.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/run_folder.hpp"
 #include "plugin_loader.hpp"
+#include "report.hpp"
 
 namespace genmem {
 
@@ -123,34 +125,6 @@ void set_aside(const fs::path& folder) {
   }
 }
 
-struct Statistics {
-  double mean = 0.0;
-  double sem = 0.0;
-  std::size_t count = 0;
-};
-
-Statistics statistics_of(const std::vector<double>& values) {
-  Statistics result;
-  result.count = values.size();
-  if (values.empty()) {
-    return result;
-  }
-  double sum = 0.0;
-  for (const double value : values) {
-    sum += value;
-  }
-  result.mean = sum / static_cast<double>(values.size());
-  if (values.size() > 1) {
-    double squares = 0.0;
-    for (const double value : values) {
-      squares += (value - result.mean) * (value - result.mean);
-    }
-    const double n = static_cast<double>(values.size());
-    result.sem = std::sqrt(squares / (n - 1.0)) / std::sqrt(n);
-  }
-  return result;
-}
-
 std::string format_number(double value) {
   if (value == std::floor(value) && std::abs(value) < 1e15) {
     return fmt::format("{:.0f}", value);
@@ -160,6 +134,7 @@ std::string format_number(double value) {
 
 void write_outputs(
     const fs::path& folder,
+    const std::string& scenario_name,
     const std::vector<CompareVariant>& variants,
     const std::vector<CompareRun>& runs,
     const std::vector<std::string>& headline) {
@@ -210,7 +185,7 @@ void write_outputs(
         markdown << " - |";
         continue;
       }
-      const Statistics stats = statistics_of(seeds);
+      const SampleMean stats = sample_mean(seeds);
       markdown << ' ' << format_number(stats.mean);
       if (stats.count > 1) {
         markdown << " ± " << fmt::format("{:.2g}", stats.sem);
@@ -231,9 +206,13 @@ void write_outputs(
   }
   write_file_atomically(folder / "comparison.md", markdown.str());
 
-  nlohmann::json record = nlohmann::json::array();
+  nlohmann::json record = {
+      {"scenario", scenario_name},
+      {"metrics", shown},
+      {"runs", nlohmann::json::array()},
+  };
   for (const auto& run : runs) {
-    record.push_back({
+    record["runs"].push_back({
         {"variant", run.variant},
         {"seed", run.seed},
         {"folder", run.folder.string()},
@@ -252,7 +231,7 @@ void write_outputs(
       if (seeds.empty()) {
         continue;
       }
-      const Statistics stats = statistics_of(seeds);
+      const SampleMean stats = sample_mean(seeds);
       categories.push_back(variant.label);
       series.values.push_back(stats.mean);
       series.errors.push_back(stats.sem);
@@ -261,6 +240,11 @@ void write_outputs(
       write_bar_chart(
           folder / "plots" / (slug_of(metric) + ".png"), metric, metric, categories, {series});
     }
+  }
+  try {
+    write_comparison_report(folder, PlotRedraw::kReportPlots);
+  } catch (const Error& error) {
+    spdlog::warn("compare: the comparison report was not written: {}", error.what());
   }
 }
 
@@ -525,7 +509,7 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         run.status = "completed";
         run.metrics = flatten_summary(finished.summary);
       } catch (const InterruptedError&) {
-        write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+        write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
         throw;
       } catch (const std::exception& error) {
         // LibTorch appends a stack trace after the first line, which the table does not need.
@@ -536,10 +520,10 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       }
       outcome.runs.push_back(std::move(run));
       // Written after every run, so an interrupted comparison leaves a current table.
-      write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+      write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
     }
   }
-  write_outputs(outcome.folder, outcome.variants, outcome.runs, headline);
+  write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
   for (const auto& metric : headline) {
     const bool found = std::any_of(outcome.runs.begin(), outcome.runs.end(), [&](const auto& run) {
       return run.metrics.count(metric) > 0;

@@ -72,8 +72,11 @@ class GuardedModel final : public GenerativeModel {
   GuardedModel(std::string plugin, std::unique_ptr<GenerativeModel> inner)
       : plugin_(std::move(plugin)), inner_(std::move(inner)) {}
 
-  FitSummary fit(const at::Tensor& images, const EpochCallback& on_epoch) override {
-    // Errors raised by the framework's own callback pass through unchanged.
+  FitSummary fit(
+      const at::Tensor& images,
+      const EpochCallback& on_epoch,
+      const ProgressCallback& on_batch) override {
+    // Errors raised by the framework's own callbacks pass through unchanged.
     std::exception_ptr callback_error;
     EpochCallback checked = [&](const EpochReport& report) {
       try {
@@ -83,8 +86,20 @@ class GuardedModel final : public GenerativeModel {
         throw;
       }
     };
+    // An empty callback stays empty, because plugins skip the progress work when it is.
+    ProgressCallback checked_batch;
+    if (on_batch) {
+      checked_batch = [&](std::int64_t done, std::int64_t total) {
+        try {
+          on_batch(done, total);
+        } catch (...) {
+          callback_error = std::current_exception();
+          throw;
+        }
+      };
+    }
     try {
-      return guard(plugin_, "fit", [&] { return inner_->fit(images, checked); });
+      return guard(plugin_, "fit", [&] { return inner_->fit(images, checked, checked_batch); });
     } catch (...) {
       if (callback_error) {
         std::rethrow_exception(callback_error);

@@ -16,6 +16,7 @@
 #include "data/datasets.hpp"
 #include "interrupt.hpp"
 #include "plugin_loader.hpp"
+#include "report.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -158,6 +159,18 @@ RunOutcome run_scenario(const RunOptions& options) {
     folder.write("manifest.json", manifest.dump(2) + "\n");
     return seconds;
   };
+  // The report is a view of the saved files: failing to write it loses no result.
+  const auto report = [&]() -> fs::path {
+    try {
+      return write_run_report(folder.path(), PlotRedraw::kReportPlots);
+    } catch (const std::exception& error) {
+      spdlog::warn(
+          "the run's report was not written ({}); genmem report {} tries again",
+          error.what(),
+          folder.path().string());
+      return {};
+    }
+  };
 
   const InterruptHandler interrupt_handler;
   try {
@@ -174,6 +187,7 @@ RunOutcome run_scenario(const RunOptions& options) {
     try {
       const bool interrupted = dynamic_cast<const InterruptedError*>(&error) != nullptr;
       finish(interrupted ? "interrupted" : "failed", error.what());
+      report();
     } catch (const std::exception& record_error) {
       spdlog::warn("could not record the failure in the run folder: {}", record_error.what());
     }
@@ -181,7 +195,7 @@ RunOutcome run_scenario(const RunOptions& options) {
   }
   const double seconds = finish("completed", "");
   spdlog::info("run finished in {:.1f} s; results in {}", seconds, folder.path().string());
-  return {folder.path(), context.summary, seconds};
+  return {folder.path(), context.summary, seconds, report()};
 }
 
 }  // namespace genmem

@@ -28,6 +28,8 @@ struct RunOutcome {
   std::filesystem::path folder;
   nlohmann::json summary;
   double seconds = 0.0;
+  /// The run's report.html, or empty when it could not be written.
+  std::filesystem::path report;
 };
 
 /// Reads and validates the scenario with the command line's overrides applied, including

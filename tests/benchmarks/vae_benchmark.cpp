@@ -35,7 +35,7 @@ void run_training(benchmark::State& state, const std::string& architecture) {
   const at::Tensor images = at::rand(shape);
 
   for (auto _ : state) {
-    const genmem::FitSummary summary = model.fit(images, nullptr);
+    const genmem::FitSummary summary = model.fit(images, nullptr, nullptr);
     benchmark::DoNotOptimize(summary.epochs);
   }
 

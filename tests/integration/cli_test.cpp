@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,22 @@ fs::path tiny_scenario_in(const TempDir& dir, const std::string& data_dir) {
   text.replace(text.find(from), from.size(), "dir = \"" + data_dir + "\"");
   write_text(dir / "tiny.toml", text);
   return dir / "tiny.toml";
+}
+
+// Checks the run's report.html: every file it refers to exists, and it shows each of
+// `figures` (file names under figures/ without extension) as an image.
+void expect_complete_report(const fs::path& run, const std::vector<std::string>& figures) {
+  ASSERT_TRUE(fs::exists(run / "report.html")) << run;
+  const std::string html = read_text(run / "report.html");
+  const auto references = test_support::page_references(html);
+  for (const auto& reference : references) {
+    EXPECT_TRUE(fs::exists(run / reference)) << run << ": " << reference;
+  }
+  for (const auto& figure : figures) {
+    const bool shown = references.count("figures/" + figure + ".svg") > 0
+        || references.count("figures/" + figure + ".png") > 0;
+    EXPECT_TRUE(shown) << run << ": " << figure;
+  }
 }
 
 TEST(Cli, NoArgumentsPrintsUsage) {
@@ -265,6 +282,52 @@ TEST(Cli, ReplaysReusedOnlyWhenSettingsMatch) {
   EXPECT_EQ(replay_summary(dir, "seed")["reused_from"], "");
 }
 
+TEST(Cli, RunEndsWithHeadlineNumbersAndReport) {
+  TempDir dir;
+  const Result run = run_tiny_into(dir, "run", "");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const double accuracy = summary["training"]["decoding_accuracy_after"].get<double>();
+  // One line per number, keys padded to a common width.
+  EXPECT_THAT(
+      run.out,
+      ::testing::ContainsRegex(
+          fmt::format("\n  training\\.decoding_accuracy_after +{:.4g}\n", accuracy)));
+  EXPECT_THAT(run.out, HasSubstr("Report: " + (dir / "run/report.html").string() + "\n"));
+  const std::string report = read_text(dir / "run/report.html");
+  EXPECT_THAT(report, HasSubstr("src=\"figures/training_curves.svg\""));
+  EXPECT_THAT(report, HasSubstr("Replay: uniform-noise cues"));
+
+  // genmem report redraws a plot whose script was edited, and writes the report again.
+  const fs::path script = dir / "run/figures/training_curves.gp";
+  std::string text = read_text(script);
+  const std::string title = "tiny-consolidation: training";
+  ASSERT_NE(text.find(title), std::string::npos) << text;
+  text.replace(text.find(title), title.size(), "Restyled curves");
+  write_text(script, text);
+  fs::remove(dir / "run/report.html");
+  fs::remove(dir / "run/figures/training_curves.svg");
+  const Result report_again = run_genmem("report " + (dir / "run").string());
+  ASSERT_EQ(report_again.exit_code, 0) << report_again.err;
+  EXPECT_THAT(report_again.out, HasSubstr("report.html"));
+  EXPECT_TRUE(fs::exists(dir / "run/report.html"));
+  EXPECT_THAT(read_text(dir / "run/figures/training_curves.svg"), HasSubstr("Restyled curves"));
+}
+
+TEST(Cli, ReportOfAFolderThatIsNotARunFails) {
+  TempDir dir;
+  const Result missing = run_genmem("report " + (dir / "nowhere").string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(last_line(missing.err), HasSubstr("is not a folder; give a folder made by"));
+  const Result empty = run_genmem("report " + dir.path().string());
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(last_line(empty.err), HasSubstr("has no manifest.json"));
+  EXPECT_FALSE(fs::exists(dir / "report.html"));
+  const Result no_folder = run_genmem("report");
+  EXPECT_EQ(no_folder.exit_code, 2);
+  EXPECT_THAT(no_folder.err, HasSubstr("a folder is required"));
+}
+
 TEST(Cli, DamagedSavedReplaysAreRecomputed) {
   TempDir dir;
   ASSERT_EQ(run_tiny_into(dir, "first", "").exit_code, 0);
@@ -356,8 +419,7 @@ TEST(Cli, QuickDistortionsMakeDigitsPrototypical) {
   EXPECT_LT(t_test["cohens_d"].get<double>(), 0.0);
   const std::string csv = read_text(dir / "run/class_variance.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 21);  // header and 2 rows per digit
-  EXPECT_TRUE(fs::exists(dir / "run/figures/class_variance_bars.png"));
-  EXPECT_TRUE(fs::exists(dir / "run/figures/class_variance_box.png"));
+  expect_complete_report(dir / "run", {"class_variance_bars", "class_variance_box", "replay"});
 }
 
 TEST(Cli, ClassVarianceNeedsEnoughImagesPerClass) {
@@ -386,6 +448,7 @@ nlohmann::json run_quick_analysis(
   if (result.exit_code != 0) {
     return nlohmann::json::object();
   }
+  expect_complete_report(dir / name, {});
   return nlohmann::json::parse(read_text(dir / name / "summary.json"));
 }
 
@@ -409,6 +472,7 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
       training["reconstruction_error_after"].get<double>(),
       0.2 * training["reconstruction_error_before"].get<double>());
   EXPECT_GT(summary["replay"]["distinct_memories"].get<int>(), 400);
+  expect_complete_report(model, {"replay", "training_curves", "generative_recall"});
 
   // Few-shot decoding: the latent code beats the raw pixels with 200 examples or fewer.
   const auto few_shot = run_quick_analysis(dir, "few-shot", model)["few_shot"];
@@ -544,6 +608,16 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
           "\"plugin=modern_hopfield\",2,capacity.random_binary.fraction_correct.corrupt_10.40,1\n"));
   EXPECT_TRUE(
       fs::exists(dir / "comparison/plots/capacity.random_binary.largest_n_exact.corrupt_10.png"));
+  // The comparison report: the same table, links to each completed run's own report, and every
+  // file it refers to exists.
+  const std::string report = read_text(dir / "comparison/report.html");
+  EXPECT_THAT(report, HasSubstr("<td class=\"number\">40 ± 0 (n=2)</td>"));
+  EXPECT_THAT(report, HasSubstr("href=\"plugin-modern_hopfield/seed-1/report.html\""));
+  for (const auto& reference : test_support::page_references(report)) {
+    EXPECT_TRUE(fs::exists(dir / "comparison" / reference)) << reference;
+  }
+  expect_complete_report(
+      dir / "comparison/plugin-modern_hopfield/seed-1", {"capacity_random_binary"});
 
   // Mark one completed run as unfinished: the next comparison reuses the other, sets this one
   // aside and runs it again.
@@ -589,7 +663,7 @@ TEST(Cli, ClassicalCapacityFollowsTheory) {
   EXPECT_EQ(random["largest_n_exact"]["corrupt_10"].get<int>(), 5);
   EXPECT_LT(random["fraction_exact"]["corrupt_10"]["40"].get<double>(), 0.5);
   EXPECT_GT(random["mean_error"]["corrupt_10"]["40"].get<double>(), 0.05);
-  EXPECT_TRUE(fs::exists(dir / "run/figures/capacity_random_binary.png"));
+  expect_complete_report(dir / "run", {"capacity_random_binary"});
 }
 
 TEST(Cli, CapacityStepRestoresHippocampus) {

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -43,6 +45,27 @@ inline std::string read_text(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+/// Every `src` and `href` of an HTML page that is not an anchor, percent-decoded: the files a
+/// report refers to, relative to the page.
+inline std::set<std::string> page_references(const std::string& html) {
+  std::set<std::string> found;
+  const std::regex attribute(R"re((?:src|href)="([^"#][^"]*)")re");
+  for (std::sregex_iterator it(html.begin(), html.end(), attribute), end; it != end; ++it) {
+    const std::string text = (*it)[1].str();
+    std::string decoded;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '%' && i + 2 < text.size()) {
+        decoded += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        decoded += text[i];
+      }
+    }
+    found.insert(decoded);
+  }
+  return found;
 }
 
 }  // namespace genmem::test_support

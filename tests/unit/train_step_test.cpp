@@ -19,7 +19,10 @@ class DivergingModel final : public GenerativeModel {
  public:
   explicit DivergingModel(std::int64_t good_epochs) : good_epochs_(good_epochs) {}
 
-  FitSummary fit(const at::Tensor& /*images*/, const EpochCallback& on_epoch) override {
+  FitSummary fit(
+      const at::Tensor& /*images*/,
+      const EpochCallback& on_epoch,
+      const ProgressCallback& /*on_batch*/) override {
     on_epoch(EpochReport{0, std::nan(""), std::nan(""), std::nan(""), 0.0});
     for (std::int64_t epoch = 1; epoch <= good_epochs_; ++epoch) {
       on_epoch(EpochReport{epoch, 10.0 / static_cast<double>(epoch), 9.0, 1.0, 0.1});

@@ -1,5 +1,6 @@
 // genmem: runs memory simulations described by scenario files.
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,8 @@
 #include "interrupt.hpp"
 #include "logging.hpp"
 #include "plugin_loader.hpp"
+#include "progress.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 #include "scenario_schema.hpp"
@@ -43,6 +46,7 @@ Commands:
   validate SCENARIO   check a scenario and print it with every default filled in
   compare SCENARIO    run a scenario for every combination of varied settings and seeds, and
                       tabulate the results
+  report FOLDER       redraw the plots and rewrite report.html of a run or comparison folder
   plugins             list the plugins found; --describe NAME shows one plugin's parameters
   shapes3d-figures    write the Shapes3D figures of docs/figures (for maintainers)
 
@@ -62,7 +66,9 @@ void add_common_options(po::options_description& description, CommonOptions& com
       "folder searched for plugins before GENMEM_PLUGIN_PATH, the scenario's plugin_paths, the "
       "build tree and the install prefix; repeatable")(
       "verbose,v", po::bool_switch(&common.verbose), "log debug detail too (plugin files loaded)")(
-      "quiet,q", po::bool_switch(&common.quiet), "log warnings and errors only");
+      "quiet,q",
+      po::bool_switch(&common.quiet),
+      "log warnings and errors only, and show no progress bars");
 }
 
 std::vector<fs::path> to_paths(const std::vector<std::string>& texts) {
@@ -121,6 +127,25 @@ std::optional<po::variables_map> parse_scenario_command(
 
 void start_logging(const CommonOptions& common) {
   genmem::configure_logging(common.quiet ? -1 : (common.verbose ? 1 : 0));
+  genmem::set_progress_enabled(!common.quiet);
+}
+
+// Prints the summary's headline numbers, one per line and aligned, up to 40 of them.
+void print_headline(const nlohmann::json& summary) {
+  constexpr std::size_t kMaxLines = 40;
+  const auto numbers = genmem::headline_numbers(summary);
+  const std::size_t shown = std::min(numbers.size(), kMaxLines);
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < shown; ++i) {
+    width = std::max(width, numbers[i].first.size());
+  }
+  for (std::size_t i = 0; i < shown; ++i) {
+    std::cout << fmt::format("  {:<{}}  {}\n", numbers[i].first, width, numbers[i].second);
+  }
+  if (numbers.size() > shown) {
+    std::cout << fmt::format(
+        "  ... and {} more in summary.json and report.html\n", numbers.size() - shown);
+  }
 }
 
 int run_command(const std::vector<std::string>& arguments) {
@@ -166,9 +191,12 @@ int run_command(const std::vector<std::string>& arguments) {
   run.recompute_replays = values.count("recompute-replays") > 0;
 
   const genmem::RunOutcome outcome = genmem::run_scenario(run);
-  std::cout << "Run complete in " << fmt::format("{:.1f}", outcome.seconds)
-            << " s: " << outcome.folder.string() << "\n"
-            << outcome.summary.dump(2) << "\n";
+  print_headline(outcome.summary);
+  std::cout << fmt::format(
+      "Run complete in {:.1f} s: {}\n", outcome.seconds, outcome.folder.string());
+  if (!outcome.report.empty()) {
+    std::cout << "Report: " << outcome.report.string() << "\n";
+  }
   return EXIT_SUCCESS;
 }
 
@@ -257,12 +285,46 @@ int compare_command(const std::vector<std::string>& arguments) {
   std::ifstream table(outcome.folder / "comparison.md");
   std::cout << table.rdbuf() << "\nComparison in " << outcome.folder.string() << ": "
             << outcome.runs.size() - failed << " of " << outcome.runs.size() << " runs completed\n";
+  if (fs::exists(outcome.folder / "report.html")) {
+    std::cout << "Report: " << (outcome.folder / "report.html").string() << "\n";
+  }
   if (failed > 0) {
     std::cerr << "genmem: error: " << failed << " of " << outcome.runs.size()
               << " runs failed; comparison.md lists them. Fix the cause and run the same command "
                  "again to finish the rest\n";
     return kExitFailure;
   }
+  return EXIT_SUCCESS;
+}
+
+int report_command(const std::vector<std::string>& arguments) {
+  CommonOptions common;
+  std::string folder;
+  po::options_description options(
+      "Usage: genmem report FOLDER [OPTIONS]\n\n"
+      "Redraws the plots of a run folder (made by genmem run) or a comparison folder (made by\n"
+      "genmem compare) from their kept data files and gnuplot scripts, draws the training curves\n"
+      "and latent map from metrics.csv and latent_map.csv, and rewrites report.html. Nothing is\n"
+      "recomputed.\n\nOptions");
+  add_common_options(options, common);
+  options.add_options()("folder", po::value(&folder), "run or comparison folder");
+  po::positional_options_description positional;
+  positional.add("folder", 1);
+  const auto values = parse(arguments, options, positional);
+  if (values.count("help") > 0) {
+    std::cout << options << "\n";
+    return EXIT_SUCCESS;
+  }
+  if (folder.empty()) {
+    throw po::error(
+        "a folder is required, for example genmem report runs/mnist-consolidation/"
+        "20261204T120000Z");
+  }
+  start_logging(common);
+  const fs::path report = genmem::is_comparison_folder(folder)
+      ? genmem::write_comparison_report(folder, genmem::PlotRedraw::kAll)
+      : genmem::write_run_report(folder, genmem::PlotRedraw::kAll);
+  std::cout << "Report: " << report.string() << "\n";
   return EXIT_SUCCESS;
 }
 
@@ -411,6 +473,9 @@ int main(int argc, char** argv) {
     if (command == "compare") {
       return compare_command(arguments);
     }
+    if (command == "report") {
+      return report_command(arguments);
+    }
     if (command == "plugins") {
       return plugins_command(arguments);
     }
@@ -418,7 +483,7 @@ int main(int argc, char** argv) {
       return shapes3d_figures_command(arguments);
     }
     std::cerr << "genmem: unknown command '" << command << "'; the commands are run, validate, "
-              << "compare, plugins and shapes3d-figures (genmem --help)\n";
+              << "compare, report, plugins and shapes3d-figures (genmem --help)\n";
     return kExitUsage;
   } catch (const po::error& error) {
     std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command

@@ -6,6 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <genmem/progress.hpp>
+
 namespace genmem {
 
 /// Per-call settings of `AssociativeMemory::recall`; unset fields take the plugin's parameters.
@@ -13,6 +15,9 @@ struct RecallOptions {
   std::optional<std::int64_t> max_steps;
   /// When true, `RecallResult::energy` is filled.
   bool record_energy = false;
+  /// Progress callback, called after each chunk with the cues recalled so far and the number of
+  /// cues. May be empty.
+  ProgressCallback on_progress;
 };
 
 /// The result of one batched recall.

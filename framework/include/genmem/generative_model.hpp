@@ -8,6 +8,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <genmem/progress.hpp>
+
 namespace genmem {
 
 /// Training figures for one epoch. Epoch 0 is the untrained model, before any update, and
@@ -52,8 +54,13 @@ class GenerativeModel {
  public:
   virtual ~GenerativeModel();
 
-  /// Trains on `images`. Throws `TrainingDivergedError` when the loss becomes NaN or infinite.
-  virtual FitSummary fit(const at::Tensor& images, const EpochCallback& on_epoch) = 0;
+  /// Trains on `images`. Calls `on_batch`, when set, after each batch with the images done in
+  /// the current epoch and the images per epoch. Throws `TrainingDivergedError` when the loss
+  /// becomes NaN or infinite.
+  virtual FitSummary fit(
+      const at::Tensor& images,
+      const EpochCallback& on_epoch,
+      const ProgressCallback& on_batch) = 0;
 
   virtual Encoding encode(const at::Tensor& images) = 0;
 

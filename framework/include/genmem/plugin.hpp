@@ -13,7 +13,7 @@
 
 /// Version of the binary interface between the core and its plugins. Raise it whenever the
 /// descriptor, an interface or a type crossing the boundary changes layout.
-#define GENMEM_PLUGIN_ABI_VERSION 2
+#define GENMEM_PLUGIN_ABI_VERSION 3
 
 namespace genmem {
 

@@ -52,6 +52,24 @@ PairedTTest paired_t_test(
   return test;
 }
 
+SampleMean sample_mean(const std::vector<double>& values) {
+  SampleMean result;
+  result.count = values.size();
+  if (values.empty()) {
+    return result;
+  }
+  const auto n = static_cast<double>(values.size());
+  result.mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
+  if (values.size() > 1) {
+    double squares = 0.0;
+    for (const double value : values) {
+      squares += (value - result.mean) * (value - result.mean);
+    }
+    result.sem = std::sqrt(squares / (n - 1.0)) / std::sqrt(n);
+  }
+  return result;
+}
+
 double mean_and_sem(const std::vector<double>& values, double& sem) {
   const auto n = static_cast<double>(values.size());
   const double mean = std::accumulate(values.begin(), values.end(), 0.0) / n;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -29,6 +30,17 @@ struct PairedTTest {
 /// pairs, or every difference is the same.
 PairedTTest paired_t_test(
     const std::vector<double>& before, const std::vector<double>& after, double confidence = 0.95);
+
+/// The mean of a sample, its standard error (the sample standard deviation, with n - 1, over
+/// sqrt(n); 0 for a single value) and the sample's size.
+struct SampleMean {
+  double mean = 0.0;
+  double sem = 0.0;
+  std::size_t count = 0;
+};
+
+/// Returns the mean and standard error of `values`; all zero when `values` is empty.
+SampleMean sample_mean(const std::vector<double>& values);
 
 /// Returns the mean of `values`, and in `sem` the standard error std / sqrt(n) with the
 /// population standard deviation, as the bar chart of Spens and Burgess (2024) used it.

@@ -1,14 +1,24 @@
 #include "outputs/charts.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <string_view>
 
+#include <fcntl.h>
 #include <fmt/format.h>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <genmem/error.hpp>
 
@@ -19,50 +29,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Layout sizes in pixels and Hershey font scales.
-constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
-constexpr double kTitleScale = 0.7;
-constexpr int kTitleThickness = 2;
-constexpr double kLabelScale = 0.5;
-constexpr double kTickScale = 0.45;
-constexpr int kPad = 12;
-constexpr int kTickLength = 5;
-constexpr int kPlotHeight = 360;
-constexpr int kMinPlotWidth = 480;
-constexpr int kLinePlotWidth = 560;
-constexpr int kLegendGap = 20;
-constexpr int kLegendKeyWidth = 24;
-constexpr int kLegendRow = 22;
-constexpr int kMarkerRadius = 3;
+// Image sizes in pixels. The SVG has the same size in its own units.
+struct Canvas {
+  int width;
+  int height;
+};
 
-// Colours in OpenCV's BGR order.
-const cv::Scalar kWhite = cv::Scalar::all(255);
-const cv::Scalar kBlack = cv::Scalar::all(0);
-const cv::Scalar kAxisColour = cv::Scalar::all(40);
-const cv::Scalar kGridColour = cv::Scalar::all(228);
+constexpr Canvas kChartCanvas = {800, 480};
+constexpr Canvas kScatterCanvas = {640, 560};
 
-void write_png(const fs::path& path, const cv::Mat& image) {
-  std::vector<unsigned char> buffer;
-  if (!cv::imencode(".png", image, buffer)) {
-    throw IoError(fmt::format("failed to encode '{}' as PNG", path.string()));
-  }
-  write_file_atomically(path, std::string(buffer.begin(), buffer.end()));
-}
+// Width of a category group on the x axis, where categories sit 1 apart. The rest of each unit
+// is the gap between neighbouring groups.
+constexpr double kGroupWidth = 0.8;
 
-cv::Scalar series_bgr(std::size_t index) {
-  const auto rgb = chart_series_colour(index);
-  return {static_cast<double>(rgb[2]), static_cast<double>(rgb[1]), static_cast<double>(rgb[0])};
-}
-
-// A light tint of a series colour, for the inside of boxes.
-cv::Scalar tint(const cv::Scalar& colour) {
-  constexpr double kWeight = 0.4;
-  cv::Scalar result;
-  for (int channel = 0; channel < 3; ++channel) {
-    result[channel] = std::round(kWeight * colour[channel] + (1 - kWeight) * 255);
-  }
-  return result;
-}
+// Share of each axis's data span left free at both ends, so markers and whisker caps at the
+// extremes are drawn whole.
+constexpr double kPadding = 0.05;
 
 // ---- Input validation ----
 
@@ -118,9 +100,9 @@ void check_categories(const char* function, const std::vector<std::string>& cate
   }
 }
 
-void check_series_count(const char* function, std::size_t count) {
+void check_series_count(const char* function, const char* argument, std::size_t count) {
   if (count == 0) {
-    reject(function, "series is empty; pass at least one series");
+    reject(function, fmt::format("{} is empty; pass at least one series", argument));
   }
 }
 
@@ -163,499 +145,31 @@ void check_box(
   }
 }
 
-// ---- Axes ----
-
-// A numeric axis. `low` and `high` are the ends of the axis in axis units, which are log10 of the
-// data on a logarithmic axis. Ticks are in data units.
-struct Axis {
-  double low = 0;
-  double high = 1;
-  bool log = false;
-  std::vector<double> ticks;
-  std::vector<std::string> labels;
-
-  // Position of `value` along the axis, 0 at `low` and 1 at `high`.
-  double fraction(double value) const {
-    const double position = log ? std::log10(value) : value;
-    return (position - low) / (high - low);
+void check_bar_series(const std::vector<BarSeries>& series, std::size_t category_count) {
+  constexpr const char* kFunction = "write_bar_chart";
+  check_series_count(kFunction, "series", series.size());
+  for (const BarSeries& one : series) {
+    check_length(kFunction, one.name, one.values.size(), "values", category_count);
+    check_finite(kFunction, fmt::format("series '{}' value", one.name), one.values);
+    check_errors(kFunction, one.name, one.errors, one.values.size());
   }
-};
+}
 
-// Ticks at i * step for i in [first, last], with step = mantissa * 10^exponent.
-struct TickSpacing {
-  double step = 1;
-  double mantissa = 1;
-  int exponent = 0;
-  long long first = 0;
-  long long last = 0;
-};
-
-// Chooses ticks at 1, 2, 2.5 or 5 x 10^k, aiming for 4 to 6 of them. With `cover` the ticks
-// reach past both ends of [low, high], so the axis can start and end on a tick. Otherwise they
-// lie inside [low, high]. Requires low < high.
-TickSpacing choose_ticks(double low, double high, bool cover) {
-  // Tolerance, in steps, for a bound that is a multiple of the step up to rounding.
-  constexpr double kTolerance = 1e-9;
-  const int magnitude = static_cast<int>(std::floor(std::log10(high - low)));
-  TickSpacing best;
-  double best_score = std::numeric_limits<double>::infinity();
-  for (int exponent = magnitude - 2; exponent <= magnitude + 1; ++exponent) {
-    for (const double mantissa : {1.0, 2.0, 2.5, 5.0}) {
-      const double step = mantissa * std::pow(10.0, exponent);
-      const double first =
-          cover ? std::floor(low / step + kTolerance) : std::ceil(low / step - kTolerance);
-      const double last =
-          cover ? std::ceil(high / step - kTolerance) : std::floor(high / step + kTolerance);
-      const double count = last - first + 1;
-      // Counts outside 4..6 lose to any count inside. Among those inside, a covering axis wastes
-      // as little room as possible and an inside one has about 5 ticks.
-      const double outside = std::max({0.0, 4 - count, count - 6});
-      const double waste = cover ? (last - first) * step / (high - low) : 0.0;
-      const double score = 100 * outside + waste + 0.01 * std::abs(count - 5);
-      if (score < best_score) {
-        best_score = score;
-        best = {
-            step, mantissa, exponent, static_cast<long long>(first), static_cast<long long>(last)};
-      }
+void check_box_series(const std::vector<BoxSeries>& series, std::size_t category_count) {
+  constexpr const char* kFunction = "write_box_plot";
+  check_series_count(kFunction, "series", series.size());
+  for (const BoxSeries& one : series) {
+    check_length(kFunction, one.name, one.boxes.size(), "boxes", category_count);
+    for (std::size_t i = 0; i < one.boxes.size(); ++i) {
+      check_box(kFunction, one.name, i, one.boxes[i]);
     }
   }
-  return best;
 }
 
-// Formats a tick with as many digits as the step needs. `largest` is the largest magnitude on the
-// axis, and values from 1e6 up or steps below 1e-4 get exponent notation.
-std::string format_tick(double value, const TickSpacing& spacing, double largest) {
-  // 2.5 x 10^k needs one more digit than 1, 2 or 5 x 10^k.
-  const int extra_digit = spacing.mantissa == 2.5 ? 1 : 0;
-  if (largest >= 1e6 || spacing.step < 1e-4) {
-    const int leading_exponent = static_cast<int>(std::floor(std::log10(largest)));
-    const int digits = std::clamp(leading_exponent - spacing.exponent + 1 + extra_digit, 1, 17);
-    return fmt::format("{:.{}g}", value, digits);
-  }
-  const int decimals = std::max(0, -spacing.exponent + extra_digit);
-  return fmt::format("{:.{}f}", value, decimals);
-}
-
-// Widens a span that is zero up to rounding, so a constant series still gets an axis.
-void widen_if_flat(double& low, double& high) {
-  const double scale = std::max(std::abs(low), std::abs(high));
-  if (high - low > scale * 1e-9) {
-    return;
-  }
-  const double pad = scale > 0 ? 0.1 * scale : 1.0;
-  low -= pad;
-  high += pad;
-}
-
-// A linear axis over [low, high]. With `cover` it is widened to the nearest ticks outside.
-Axis linear_axis(double low, double high, bool cover) {
-  widen_if_flat(low, high);
-  const TickSpacing spacing = choose_ticks(low, high, cover);
-  const long long count = spacing.last - spacing.first + 1;
-  if (!cover && (count < 4 || count > 6)) {
-    // Some spans contain only 3 or 7 ticks, such as [617, 2311] with steps 500 or 250. The
-    // axis then reaches out to the nearest ticks instead.
-    return linear_axis(low, high, /*cover=*/true);
-  }
-  Axis axis;
-  axis.low = cover ? static_cast<double>(spacing.first) * spacing.step : low;
-  axis.high = cover ? static_cast<double>(spacing.last) * spacing.step : high;
-  const double largest = std::max(std::abs(axis.low), std::abs(axis.high));
-  for (long long i = spacing.first; i <= spacing.last; ++i) {
-    const double tick = static_cast<double>(i) * spacing.step;
-    axis.ticks.push_back(tick);
-    axis.labels.push_back(format_tick(tick, spacing, largest));
-  }
-  return axis;
-}
-
-// A linear axis over [low, high] with 5% of the span free at each end, so markers and whisker
-// caps at the extremes are drawn whole.
-Axis padded_axis(double low, double high) {
-  widen_if_flat(low, high);
-  const double pad = 0.05 * (high - low);
-  return linear_axis(low - pad, high + pad, /*cover=*/false);
-}
-
-// A base-10 logarithmic axis over the positive range [low, high], padded like `padded_axis`.
-Axis log_axis(double low, double high) {
-  double log_low = std::log10(low);
-  double log_high = std::log10(high);
-  widen_if_flat(log_low, log_high);
-  const double pad = 0.05 * (log_high - log_low);
-  log_low -= pad;
-  log_high += pad;
-
-  Axis axis;
-  axis.log = true;
-  axis.low = log_low;
-  axis.high = log_high;
-  if (log_high - log_low < 1) {
-    // Less than a decade contains too few powers of ten, so the ticks are linear ones.
-    const Axis linear = linear_axis(std::pow(10.0, log_low), std::pow(10.0, log_high), false);
-    axis.ticks = linear.ticks;
-    axis.labels = linear.labels;
-    return axis;
-  }
-
-  const int first_power = static_cast<int>(std::floor(log_low));
-  const int last_power = static_cast<int>(std::ceil(log_high));
-  std::vector<double> ticks_125;
-  std::vector<double> powers;
-  for (int power = first_power; power <= last_power; ++power) {
-    for (const double mantissa : {1.0, 2.0, 5.0}) {
-      const double tick = mantissa * std::pow(10.0, power);
-      const double position = std::log10(tick);
-      if (position < log_low || position > log_high) {
-        continue;
-      }
-      ticks_125.push_back(tick);
-      if (mantissa == 1.0) {
-        powers.push_back(tick);
-      }
-    }
-  }
-  if (ticks_125.size() <= 6) {
-    axis.ticks = ticks_125;
-  } else {
-    // Every power of ten, or every second or third one over many decades.
-    const std::size_t stride = (powers.size() + 5) / 6;
-    for (std::size_t i = 0; i < powers.size(); i += stride) {
-      axis.ticks.push_back(powers[i]);
-    }
-  }
-  for (const double tick : axis.ticks) {
-    axis.labels.push_back(fmt::format("{:g}", tick));
-  }
-  return axis;
-}
-
-// ---- Text ----
-
-// Width and full height (cap height plus descent) of `text`.
-cv::Size text_size(const std::string& text, double scale, int thickness = 1) {
-  int baseline = 0;
-  cv::Size size = cv::getTextSize(text, kFont, scale, thickness, &baseline);
-  size.height += baseline;
-  return size;
-}
-
-enum class Align {
-  kLeft,
-  kCentre,
-  kRight
-};
-
-// Draws `text` with its horizontal anchor at `anchor.x` and its capital letters centred
-// vertically on `anchor.y`.
-void draw_text(
-    cv::Mat& image,
-    const std::string& text,
-    cv::Point anchor,
-    Align align,
-    double scale,
-    int thickness = 1) {
-  int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, thickness, &baseline);
-  int x = anchor.x;
-  if (align == Align::kCentre) {
-    x -= size.width / 2;
-  } else if (align == Align::kRight) {
-    x -= size.width;
-  }
-  const cv::Point origin(x, anchor.y + size.height / 2);
-  cv::putText(image, text, origin, kFont, scale, kBlack, thickness, cv::LINE_AA);
-}
-
-// Draws `text` turned 90 degrees counter-clockwise, centred on `centre`, as y-axis titles read.
-// The caller leaves room for the whole text around `centre`.
-void draw_vertical_text(cv::Mat& image, const std::string& text, cv::Point centre, double scale) {
-  int descent = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, 1, &descent);
-  cv::Mat strip(size.height + descent + 2, size.width + 2, CV_8UC3, kWhite);
-  cv::putText(strip, text, {1, size.height + 1}, kFont, scale, kBlack, 1, cv::LINE_AA);
-  cv::Mat turned;
-  cv::rotate(strip, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
-  const cv::Rect target(
-      centre.x - turned.cols / 2, centre.y - turned.rows / 2, turned.cols, turned.rows);
-  turned.copyTo(image(target));
-}
-
-// ---- Frame: title, axes and legend around the plot area ----
-
-struct ChartText {
-  std::string title;
-  std::string x_label;
-  std::string y_label;
-};
-
-// The image and the pixel geometry that every chart shares: title on top, y axis on the left,
-// category or x-axis labels below and the legend to the right of the plot area.
-struct Frame {
-  cv::Mat image;
-  cv::Rect plot;
-  Axis y;
-  int legend_x = 0;
-
-  int bottom() const { return plot.y + plot.height; }
-
-  int y_pixel(double value) const {
-    return bottom() - static_cast<int>(std::lround(y.fraction(value) * plot.height));
-  }
-
-  int x_pixel(const Axis& x, double value) const {
-    return plot.x + static_cast<int>(std::lround(x.fraction(value) * plot.width));
-  }
-
-  // Baseline row of the labels under the x axis, centred on their capital letters.
-  int x_label_row() const {
-    return bottom() + kTickLength + 4 + text_size("0", kTickScale).height / 2;
-  }
-};
-
-int max_text_width(const std::vector<std::string>& texts, double scale) {
-  int width = 0;
-  for (const std::string& text : texts) {
-    width = std::max(width, text_size(text, scale).width);
-  }
-  return width;
-}
-
-void draw_y_axis(Frame& frame, const std::string& y_label, int y_label_centre_x) {
-  for (std::size_t i = 0; i < frame.y.ticks.size(); ++i) {
-    const int row = frame.y_pixel(frame.y.ticks[i]);
-    const int right = frame.plot.x + frame.plot.width;
-    cv::line(frame.image, {frame.plot.x, row}, {right, row}, kGridColour, 1);
-    cv::line(frame.image, {frame.plot.x - kTickLength, row}, {frame.plot.x, row}, kAxisColour, 1);
-    draw_text(
-        frame.image,
-        frame.y.labels[i],
-        {frame.plot.x - kTickLength - 4, row},
-        Align::kRight,
-        kTickScale);
-  }
-  if (!y_label.empty()) {
-    draw_vertical_text(
-        frame.image,
-        y_label,
-        {y_label_centre_x, frame.plot.y + frame.plot.height / 2},
-        kLabelScale);
-  }
-}
-
-// Lays out the image around a plot area `plot_width` pixels wide and draws the title, the y axis
-// with its grid lines and the x-axis title. Data, x ticks and the legend come after.
-Frame make_frame(
-    const ChartText& text,
-    Axis y_axis,
-    int plot_width,
-    const std::vector<std::string>& legend,
-    int right_margin = 0) {
-  const cv::Size title = text_size(text.title, kTitleScale, kTitleThickness);
-  const cv::Size y_label = text_size(text.y_label, kLabelScale);
-  const cv::Size x_label = text_size(text.x_label, kLabelScale);
-  const int tick_label_height = text_size("0", kTickScale).height;
-  const int y_label_room = text.y_label.empty() ? 0 : y_label.height + kPad;
-  const int x_label_room = text.x_label.empty() ? 0 : x_label.height + kPad;
-
-  const int top = kPad + (text.title.empty() ? 0 : title.height + kPad);
-  const int left =
-      kPad + y_label_room + max_text_width(y_axis.labels, kTickScale) + kTickLength + 4;
-  const int bottom = kTickLength + 4 + tick_label_height + x_label_room + kPad;
-  const int legend_width =
-      kLegendGap + kLegendKeyWidth + 6 + max_text_width(legend, kLabelScale) + kPad;
-  plot_width = std::max({plot_width, title.width - left, x_label.width});
-  const int legend_height = static_cast<int>(legend.size()) * kLegendRow;
-  const int plot_height = std::max({kPlotHeight, y_label.width + kPad, legend_height});
-
-  Frame frame;
-  frame.image = cv::Mat(
-      top + plot_height + 1 + bottom,
-      left + plot_width + 1 + right_margin + legend_width,
-      CV_8UC3,
-      kWhite);
-  frame.plot = cv::Rect(left, top, plot_width, plot_height);
-  frame.y = std::move(y_axis);
-  frame.legend_x = left + plot_width + right_margin + kLegendGap;
-
-  if (!text.title.empty()) {
-    // Centred over the plot area, but moved left where it would run off the image.
-    const int centre = std::min(left + plot_width / 2, frame.image.cols - kPad - title.width / 2);
-    draw_text(
-        frame.image,
-        text.title,
-        {centre, kPad + title.height / 2},
-        Align::kCentre,
-        kTitleScale,
-        kTitleThickness);
-  }
-  draw_y_axis(frame, text.y_label, kPad + y_label.height / 2);
-  if (!text.x_label.empty()) {
-    const int row = frame.image.rows - kPad - x_label.height / 2;
-    draw_text(frame.image, text.x_label, {left + plot_width / 2, row}, Align::kCentre, kLabelScale);
-  }
-  return frame;
-}
-
-// Draws the left and bottom axis lines over the data.
-void draw_axis_lines(Frame& frame) {
-  const cv::Point origin(frame.plot.x, frame.bottom());
-  cv::line(frame.image, origin, {frame.plot.x, frame.plot.y}, kAxisColour, 1);
-  cv::line(frame.image, origin, {frame.plot.x + frame.plot.width, frame.bottom()}, kAxisColour, 1);
-}
-
-enum class LegendKey {
-  kFilled,
-  kBox,
-  kLine
-};
-
-void draw_legend(Frame& frame, const std::vector<std::string>& names, LegendKey key) {
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const int row = frame.plot.y + kLegendRow / 2 + static_cast<int>(i) * kLegendRow;
-    const cv::Scalar colour = series_bgr(i);
-    const int x = frame.legend_x;
-    const cv::Rect swatch(x + kLegendKeyWidth / 2 - 7, row - 7, 14, 14);
-    if (key == LegendKey::kFilled) {
-      cv::rectangle(frame.image, swatch, colour, cv::FILLED);
-    } else if (key == LegendKey::kBox) {
-      cv::rectangle(frame.image, swatch, tint(colour), cv::FILLED);
-      cv::rectangle(frame.image, swatch, colour, 1);
-    } else {
-      cv::line(frame.image, {x, row}, {x + kLegendKeyWidth, row}, colour, 2, cv::LINE_AA);
-      cv::circle(
-          frame.image,
-          {x + kLegendKeyWidth / 2, row},
-          kMarkerRadius,
-          colour,
-          cv::FILLED,
-          cv::LINE_AA);
-    }
-    draw_text(frame.image, names[i], {x + kLegendKeyWidth + 6, row}, Align::kLeft, kLabelScale);
-  }
-}
-
-// Draws a vertical error bar from `low` to `high` in data units. An end beyond the axis is cut
-// off at the axis and drawn without a cap, so the reader can see that it continues.
-void draw_error_bar(
-    Frame& frame, int x, double low, double high, int cap_half_width, const cv::Scalar& colour) {
-  const double axis_low = frame.y.low;
-  const double axis_high = frame.y.high;
-  const int low_row = frame.y_pixel(std::clamp(low, axis_low, axis_high));
-  const int high_row = frame.y_pixel(std::clamp(high, axis_low, axis_high));
-  cv::line(frame.image, {x, low_row}, {x, high_row}, colour, 1);
-  if (low >= axis_low) {
-    cv::line(frame.image, {x - cap_half_width, low_row}, {x + cap_half_width, low_row}, colour, 1);
-  }
-  if (high <= axis_high) {
-    cv::line(
-        frame.image, {x - cap_half_width, high_row}, {x + cap_half_width, high_row}, colour, 1);
-  }
-}
-
-// ---- Category layout shared by bar charts and box plots ----
-
-// Plot width that gives every category label and every series' bar room.
-int category_plot_width(const std::vector<std::string>& categories, std::size_t series_count) {
-  constexpr int kMinSlotWidth = 18;
-  const int label_width = max_text_width(categories, kTickScale) + 16;
-  const int group_width =
-      std::max(label_width, static_cast<int>(series_count) * kMinSlotWidth + 12);
-  return std::max(kMinPlotWidth, static_cast<int>(categories.size()) * group_width);
-}
-
-// Horizontal place of one series within one category group. 80% of each group contains
-// the series side by side, and the rest separates neighbouring groups.
-struct Slot {
-  double centre;
-  double width;
-};
-
-Slot category_slot(
-    const Frame& frame,
-    std::size_t category_count,
-    std::size_t category,
-    std::size_t series_count,
-    std::size_t series) {
-  const double group_width =
-      static_cast<double>(frame.plot.width) / static_cast<double>(category_count);
-  const double group_left =
-      frame.plot.x + group_width * static_cast<double>(category) + 0.1 * group_width;
-  const double width = 0.8 * group_width / static_cast<double>(series_count);
-  return {group_left + width * (static_cast<double>(series) + 0.5), width};
-}
-
-void draw_category_labels(Frame& frame, const std::vector<std::string>& categories) {
-  const double group_width =
-      static_cast<double>(frame.plot.width) / static_cast<double>(categories.size());
-  for (std::size_t i = 0; i < categories.size(); ++i) {
-    const int centre =
-        frame.plot.x + static_cast<int>(std::lround(group_width * (static_cast<double>(i) + 0.5)));
-    cv::line(
-        frame.image,
-        {centre, frame.bottom()},
-        {centre, frame.bottom() + kTickLength},
-        kAxisColour,
-        1);
-    draw_text(
-        frame.image, categories[i], {centre, frame.x_label_row()}, Align::kCentre, kTickScale);
-  }
-}
-
-template <typename Series>
-std::vector<std::string> series_names(const std::vector<Series>& series) {
-  std::vector<std::string> names;
-  names.reserve(series.size());
-  for (const Series& one : series) {
-    names.push_back(one.name);
-  }
-  return names;
-}
-
-// ---- Line plots ----
-
-void draw_x_axis(Frame& frame, const Axis& x) {
-  for (std::size_t i = 0; i < x.ticks.size(); ++i) {
-    const int column = frame.x_pixel(x, x.ticks[i]);
-    cv::line(frame.image, {column, frame.plot.y}, {column, frame.bottom()}, kGridColour, 1);
-    cv::line(
-        frame.image,
-        {column, frame.bottom()},
-        {column, frame.bottom() + kTickLength},
-        kAxisColour,
-        1);
-    draw_text(frame.image, x.labels[i], {column, frame.x_label_row()}, Align::kCentre, kTickScale);
-  }
-}
-
-void draw_line_series(
-    Frame& frame, const Axis& x, const LineSeries& series, const cv::Scalar& colour) {
-  std::vector<cv::Point> points;
-  for (std::size_t i = 0; i < series.x.size(); ++i) {
-    points.emplace_back(frame.x_pixel(x, series.x[i]), frame.y_pixel(series.y[i]));
-  }
-  for (std::size_t i = 0; i < series.errors.size(); ++i) {
-    draw_error_bar(
-        frame,
-        points[i].x,
-        series.y[i] - series.errors[i],
-        series.y[i] + series.errors[i],
-        4,
-        colour);
-  }
-  for (std::size_t i = 1; i < points.size(); ++i) {
-    cv::line(frame.image, points[i - 1], points[i], colour, 2, cv::LINE_AA);
-  }
-  for (const cv::Point& point : points) {
-    cv::circle(frame.image, point, kMarkerRadius, colour, cv::FILLED, cv::LINE_AA);
-  }
-}
-
-void check_line_series(const LineSeries& series, bool log_x) {
-  constexpr const char* kFunction = "write_line_plot";
+void check_line_series(const char* function, const LineSeries& series, bool log_x) {
   if (series.x.size() != series.y.size()) {
     reject(
-        kFunction,
+        function,
         fmt::format(
             "series '{}' has {} x values and {} y values; pass one y per x",
             series.name,
@@ -663,15 +177,15 @@ void check_line_series(const LineSeries& series, bool log_x) {
             series.y.size()));
   }
   if (series.x.empty()) {
-    reject(kFunction, fmt::format("series '{}' has no points; pass at least one", series.name));
+    reject(function, fmt::format("series '{}' has no points; pass at least one", series.name));
   }
-  check_finite(kFunction, fmt::format("series '{}' x", series.name), series.x);
-  check_finite(kFunction, fmt::format("series '{}' y", series.name), series.y);
-  check_errors(kFunction, series.name, series.errors, series.y.size());
+  check_finite(function, fmt::format("series '{}' x", series.name), series.x);
+  check_finite(function, fmt::format("series '{}' y", series.name), series.y);
+  check_errors(function, series.name, series.errors, series.y.size());
   for (std::size_t i = 0; log_x && i < series.x.size(); ++i) {
     if (series.x[i] <= 0) {
       reject(
-          kFunction,
+          function,
           fmt::format(
               "series '{}' x [{}] is {}; a logarithmic x axis needs every x > 0",
               series.name,
@@ -681,133 +195,494 @@ void check_line_series(const LineSeries& series, bool log_x) {
   }
 }
 
-// Data ranges of all series: x from the points, y including the error bars.
-struct LineRanges {
-  double x_low = std::numeric_limits<double>::infinity();
-  double x_high = -std::numeric_limits<double>::infinity();
-  double y_low = std::numeric_limits<double>::infinity();
-  double y_high = -std::numeric_limits<double>::infinity();
+void check_scatter_points(
+    const std::vector<double>& x,
+    const std::vector<double>& y,
+    const std::vector<std::int64_t>& labels) {
+  constexpr const char* kFunction = "write_scatter_plot";
+  if (x.size() != y.size() || x.size() != labels.size()) {
+    reject(
+        kFunction,
+        fmt::format(
+            "got {} x values, {} y values and {} labels; pass one of each per point",
+            x.size(),
+            y.size(),
+            labels.size()));
+  }
+  if (x.empty()) {
+    reject(kFunction, "there are no points; pass at least one");
+  }
+  check_finite(kFunction, "x", x);
+  check_finite(kFunction, "y", y);
+}
+
+// ---- Text in scripts and data files ----
+
+bool is_control_character(char character) {
+  return static_cast<unsigned char>(character) < 0x20 || character == 0x7f;
+}
+
+// Returns `text` with control characters, such as line breaks, replaced by spaces. A line break
+// would end a command in a script and a row in a data file.
+std::string replace_control_characters(std::string text) {
+  std::replace_if(text.begin(), text.end(), is_control_character, ' ');
+  return text;
+}
+
+// Returns `text` as a gnuplot single-quoted string literal. Inside single quotes gnuplot
+// expands no backslash escapes and no `@` macros, and a quote is written twice.
+std::string quote_script_string(const std::string& text) {
+  std::string literal = "'";
+  for (const char character : replace_control_characters(text)) {
+    literal += character == '\'' ? std::string("''") : std::string(1, character);
+  }
+  return literal + "'";
+}
+
+// Returns `text` as a double-quoted field of a gnuplot data file. Data files have no escape for
+// a double quote, so each becomes a single quote.
+std::string quote_data_field(const std::string& text) {
+  std::string field = replace_control_characters(text);
+  std::replace(field.begin(), field.end(), '"', '\'');
+  return "\"" + field + "\"";
+}
+
+// Formats a finite number with the fewest digits that read back as the same double.
+std::string format_number(double value) {
+  return fmt::format("{}", value);
+}
+
+std::string format_colour(std::size_t index) {
+  const auto rgb = chart_series_colour(index);
+  return fmt::format("lc rgb '#{:02x}{:02x}{:02x}'", rgb[0], rgb[1], rgb[2]);
+}
+
+std::string format_title(const std::string& name) {
+  return name.empty() ? "notitle" : "title " + quote_script_string(name);
+}
+
+// ---- Axis ranges ----
+
+struct Range {
+  double low = std::numeric_limits<double>::infinity();
+  double high = -std::numeric_limits<double>::infinity();
+
+  void include(double value) {
+    low = std::min(low, value);
+    high = std::max(high, value);
+  }
 };
 
-LineRanges line_ranges(const std::vector<LineSeries>& series) {
+// Widens a span that is zero up to rounding, so a constant series still gets an axis.
+Range widen_if_flat(Range range) {
+  const double scale = std::max(std::abs(range.low), std::abs(range.high));
+  if (range.high - range.low > scale * 1e-9) {
+    return range;
+  }
+  const double pad = scale > 0 ? 0.1 * scale : 1.0;
+  return {range.low - pad, range.high + pad};
+}
+
+Range pad_range(Range range) {
+  range = widen_if_flat(range);
+  const double pad = kPadding * (range.high - range.low);
+  return {range.low - pad, range.high + pad};
+}
+
+// Pads a positive range as `pad_range` does, but in decades, for a logarithmic axis.
+Range pad_log_range(Range range) {
+  const Range exponents = pad_range({std::log10(range.low), std::log10(range.high)});
+  return {std::pow(10.0, exponents.low), std::pow(10.0, exponents.high)};
+}
+
+std::string format_range(const Range& range) {
+  return fmt::format("[{}:{}]", format_number(range.low), format_number(range.high));
+}
+
+// x and y ranges of line series, y including the error bars.
+struct LineRanges {
+  Range x;
+  Range y;
+};
+
+LineRanges measure_line_ranges(const std::vector<LineSeries>& series) {
   LineRanges ranges;
   for (const LineSeries& one : series) {
     for (std::size_t i = 0; i < one.x.size(); ++i) {
       const double error = one.errors.empty() ? 0.0 : one.errors[i];
-      ranges.x_low = std::min(ranges.x_low, one.x[i]);
-      ranges.x_high = std::max(ranges.x_high, one.x[i]);
-      ranges.y_low = std::min(ranges.y_low, one.y[i] - error);
-      ranges.y_high = std::max(ranges.y_high, one.y[i] + error);
+      ranges.x.include(one.x[i]);
+      ranges.y.include(one.y[i] - error);
+      ranges.y.include(one.y[i] + error);
     }
   }
   return ranges;
 }
 
-// ---- Bar charts ----
-
-void check_bar_series(const std::vector<BarSeries>& series, std::size_t category_count) {
-  constexpr const char* kFunction = "write_bar_chart";
-  check_series_count(kFunction, series.size());
-  for (const BarSeries& one : series) {
-    check_length(kFunction, one.name, one.values.size(), "values", category_count);
-    check_finite(kFunction, fmt::format("series '{}' value", one.name), one.values);
-    check_errors(kFunction, one.name, one.errors, one.values.size());
-  }
-}
-
-// The y axis of a bar chart. It always contains 0, where bars start, and it starts at 0 when
-// every value is >= 0, which cuts off error bars that reach below 0.
-Axis bar_axis(const std::vector<BarSeries>& series) {
-  double low = 0;
-  double high = 0;
+// The y range of a bar chart. Bars start at 0, so the range always contains 0, and it starts at
+// 0 when every value is >= 0, which cuts off error bars that reach below 0. gnuplot chooses the
+// other end (`*`) at the tick past the data.
+std::string format_bar_y_range(const std::vector<BarSeries>& series) {
   bool all_non_negative = true;
+  double high = 0;
   for (const BarSeries& one : series) {
     for (std::size_t i = 0; i < one.values.size(); ++i) {
       const double error = one.errors.empty() ? 0.0 : one.errors[i];
-      low = std::min(low, one.values[i] - error);
-      high = std::max(high, one.values[i] + error);
       all_non_negative = all_non_negative && one.values[i] >= 0;
+      high = std::max(high, one.values[i] + error);
     }
+  }
+  if (all_non_negative && high == 0) {
+    // Every bar has height 0, and gnuplot rejects an empty range.
+    return "[0:1]";
   }
   if (all_non_negative) {
-    low = 0;
+    return "[0:*]";
   }
-  if (low == 0 && high == 0) {
-    high = 1;
-  }
-  return linear_axis(low, high, /*cover=*/true);
+  // Bars that all hang below 0 need the range to reach up to 0.
+  return high == 0 ? "[*:0]" : "[*:*]";
 }
 
-void draw_bars(Frame& frame, std::size_t category_count, const std::vector<BarSeries>& series) {
-  const int zero_row = frame.y_pixel(0);
-  for (std::size_t s = 0; s < series.size(); ++s) {
-    const cv::Scalar colour = series_bgr(s);
-    for (std::size_t c = 0; c < category_count; ++c) {
-      const Slot slot = category_slot(frame, category_count, c, series.size(), s);
-      const int left = static_cast<int>(std::lround(slot.centre - slot.width / 2)) + 1;
-      const int right = static_cast<int>(std::lround(slot.centre + slot.width / 2)) - 1;
-      const int value_row = frame.y_pixel(series[s].values[c]);
-      cv::rectangle(frame.image, {left, value_row}, {right, zero_row}, colour, cv::FILLED);
+bool has_negative_bar(const std::vector<BarSeries>& series) {
+  return std::any_of(series.begin(), series.end(), [](const BarSeries& one) {
+    return std::any_of(one.values.begin(), one.values.end(), [](double v) { return v < 0; });
+  });
+}
+
+// ---- Plot files and scripts ----
+
+// The files of one plot: `<folder>/<stem>.dat`, `.gp`, `.svg` and `.png`.
+struct PlotFiles {
+  fs::path folder;
+  std::string stem;
+
+  fs::path file(const char* extension) const { return folder / (stem + extension); }
+};
+
+PlotFiles make_plot_files(const fs::path& path) {
+  return {path.parent_path(), path.stem().string()};
+}
+
+// Horizontal offset from the category's centre of series `index` of `count`, which share the
+// category group side by side.
+double series_offset(std::size_t index, std::size_t count) {
+  const double width = kGroupWidth / static_cast<double>(count);
+  return -kGroupWidth / 2 + width * (static_cast<double>(index) + 0.5);
+}
+
+// `$0` is the row number within the data block, which is the category's index.
+std::string format_category_x(std::size_t index, std::size_t count) {
+  return fmt::format("($0{:+.6g})", series_offset(index, count));
+}
+
+// Builds a gnuplot script that sets up the chart and then draws it as SVG and as PNG.
+class Script {
+ public:
+  Script(const PlotFiles& files, const char* kind, const std::string& title, Canvas canvas)
+      : files_(files), canvas_(canvas) {
+    const std::string stem = replace_control_characters(files.stem);
+    text_ = fmt::format(
+        "# {} drawn by genmem. Run `gnuplot {}.gp` in this folder to draw it again:\n"
+        "# it reads {}.dat and writes {}.svg and {}.png.\n"
+        "set encoding utf8\n"
+        "data = {}\n"
+        "set title {}\n"
+        "set border 3 lc rgb '#282828'\n"
+        "set tics nomirror out\n"
+        "set grid ytics lt 1 lc rgb '#e4e4e4'\n"
+        "set key outside right top vertical Left reverse\n",
+        kind,
+        stem,
+        stem,
+        stem,
+        stem,
+        quote_script_string(stem + ".dat"),
+        quote_script_string(title));
+  }
+
+  // Adds one command before the drawing loop.
+  void set(const std::string& command) { text_ += command + "\n"; }
+
+  // Adds `set <axis>label` unless `label` is empty.
+  void set_label(const char* axis, const std::string& label) {
+    if (!label.empty()) {
+      set(fmt::format("set {}label {}", axis, quote_script_string(label)));
     }
   }
 
-  // Error bars go on top of every bar, so a neighbouring bar never hides one.
-  for (std::size_t s = 0; s < series.size(); ++s) {
-    for (std::size_t c = 0; c < series[s].errors.size(); ++c) {
-      const Slot slot = category_slot(frame, category_count, c, series.size(), s);
-      const double value = series[s].values[c];
-      const double error = series[s].errors[c];
-      const int column = static_cast<int>(std::lround(slot.centre));
-      const int cap = std::clamp(static_cast<int>(slot.width / 6), 2, 8);
-      draw_error_bar(frame, column, value - error, value + error, cap, kBlack);
+  // Sets the x axis to the categories, with a labelled tick at 0, 1, 2 and so on.
+  void set_categories(const std::vector<std::string>& categories) {
+    std::string ticks;
+    for (std::size_t i = 0; i < categories.size(); ++i) {
+      ticks += fmt::format("{}{} {}", i == 0 ? "" : ", ", quote_script_string(categories[i]), i);
     }
+    set("# The category names of column 1 in the data file, at x = 0, 1, 2, ...");
+    set(fmt::format("set xtics ({}) scale 0", ticks));
+    set(fmt::format("set xrange [-0.5:{}]", static_cast<double>(categories.size()) - 0.5));
   }
 
-  if (frame.y.low < 0) {
-    const int right = frame.plot.x + frame.plot.width;
-    cv::line(frame.image, {frame.plot.x, zero_row}, {right, zero_row}, kAxisColour, 1);
+  // Adds one plot element, such as "data using 1:2 with lines".
+  void plot(const std::string& element) { elements_.push_back(element); }
+
+  // Returns the whole script, ending with the loop that draws the plot in both formats.
+  std::string finish() const {
+    std::string plot_command = "  plot ";
+    for (std::size_t i = 0; i < elements_.size(); ++i) {
+      plot_command += (i == 0 ? "" : ", \\\n    ") + elements_[i];
+    }
+    return text_
+        + fmt::format(
+               "do for [format in \"svg png\"] {{\n"
+               "  if (format eq \"svg\") {{\n"
+               "    set terminal svg size {0},{1} dynamic background \"white\" noenhanced "
+               "font \"Sans,12\"\n"
+               "  }} else {{\n"
+               "    set terminal pngcairo size {0},{1} background \"white\" noenhanced "
+               "font \"Sans,10\"\n"
+               "  }}\n"
+               "  set output {2} . format\n"
+               "{3}\n"
+               "  unset output\n"
+               "}}\n",
+               canvas_.width,
+               canvas_.height,
+               quote_script_string(files_.stem + "."),
+               plot_command);
+  }
+
+ private:
+  PlotFiles files_;
+  Canvas canvas_;
+  std::string text_;
+  std::vector<std::string> elements_;
+};
+
+// Writes the data file and the script, then draws the plot.
+bool write_and_render(const PlotFiles& files, const std::string& data, const Script& script) {
+  // Images from an earlier call would not match the new data if gnuplot is missing now.
+  std::error_code ignored;
+  fs::remove(files.file(".svg"), ignored);
+  fs::remove(files.file(".png"), ignored);
+
+  write_file_atomically(files.file(".dat"), data);
+  const fs::path script_path = files.file(".gp");
+  write_file_atomically(script_path, script.finish());
+  return render_plot(script_path);
+}
+
+// ---- Line plot data and elements, shared by line plots and twin-axis plots ----
+
+// Appends `series` as one data block, a gnuplot `index`. Blocks are separated by two blank lines.
+void append_line_block(
+    std::string& data, std::size_t index, const LineSeries& series, const char* axis) {
+  if (index > 0) {
+    data += "\n\n";
+  }
+  data += fmt::format("# index {}: {}{}\n", index, quote_data_field(series.name), axis);
+  data += series.errors.empty() ? "# \"x\" \"y\"\n" : "# \"x\" \"y\" \"error\"\n";
+  for (std::size_t i = 0; i < series.x.size(); ++i) {
+    data += fmt::format("{} {}", format_number(series.x[i]), format_number(series.y[i]));
+    if (!series.errors.empty()) {
+      data += fmt::format(" {}", format_number(series.errors[i]));
+    }
+    data += "\n";
   }
 }
 
-// ---- Box plots ----
+std::string format_line_element(std::size_t index, const LineSeries& series, const char* axes) {
+  const std::string style =
+      series.errors.empty() ? "using 1:2 with linespoints" : "using 1:2:3 with yerrorlines";
+  return fmt::format(
+      "data index {} {}{} lw 2 pt 7 ps 0.6 {} {}",
+      index,
+      style,
+      axes,
+      format_colour(index),
+      format_title(series.name));
+}
 
-void check_box_series(const std::vector<BoxSeries>& series, std::size_t category_count) {
-  constexpr const char* kFunction = "write_box_plot";
-  check_series_count(kFunction, series.size());
-  for (const BoxSeries& one : series) {
-    check_length(kFunction, one.name, one.boxes.size(), "boxes", category_count);
-    for (std::size_t i = 0; i < one.boxes.size(); ++i) {
-      check_box(kFunction, one.name, i, one.boxes[i]);
+// ---- Running gnuplot ----
+
+// The program to run: `$GENMEM_GNUPLOT` when set and not empty, else `gnuplot`.
+std::string gnuplot_program_name() {
+  const char* configured = std::getenv("GENMEM_GNUPLOT");
+  return configured != nullptr && *configured != '\0' ? configured : "gnuplot";
+}
+
+bool is_executable_file(const fs::path& path) {
+  std::error_code error;
+  return fs::is_regular_file(path, error) && ::access(path.c_str(), X_OK) == 0;
+}
+
+// Returns the absolute path of the gnuplot program, searching `$PATH` for a name without `/`
+// as a shell does, or nothing when it is not found.
+std::optional<fs::path> find_gnuplot() {
+  const std::string name = gnuplot_program_name();
+  if (name.find('/') != std::string::npos) {
+    const fs::path path = fs::absolute(name);
+    return is_executable_file(path) ? std::optional(path) : std::nullopt;
+  }
+  const char* search_path = std::getenv("PATH");
+  std::string_view folders = search_path != nullptr ? search_path : "";
+  while (true) {
+    const std::size_t colon = folders.find(':');
+    // An empty entry in PATH means the working directory.
+    const std::string_view folder = folders.substr(0, colon);
+    const fs::path candidate = fs::path(folder.empty() ? "." : folder) / name;
+    if (is_executable_file(candidate)) {
+      return fs::absolute(candidate);
     }
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    folders.remove_prefix(colon + 1);
   }
 }
 
-Axis box_axis(const std::vector<BoxSeries>& series) {
-  double low = std::numeric_limits<double>::infinity();
-  double high = -std::numeric_limits<double>::infinity();
-  for (const BoxSeries& one : series) {
-    for (const BoxStats& box : one.boxes) {
-      low = std::min(low, box.whisker_low);
-      high = std::max(high, box.whisker_high);
-    }
+void warn_gnuplot_missing_once() {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) {
+    return;
   }
-  return padded_axis(low, high);
+  spdlog::warn(
+      "gnuplot not found (looked for '{}', which $GENMEM_GNUPLOT can change), so plots are not "
+      "drawn and only their .dat and .gp files are written; install gnuplot-nox (scripts/setup "
+      "does) and run `genmem report RUN_DIR` to draw them",
+      gnuplot_program_name());
 }
 
-void draw_box(Frame& frame, const Slot& slot, const BoxStats& box, const cv::Scalar& colour) {
-  const int centre = static_cast<int>(std::lround(slot.centre));
-  const int half_width = std::max(3, static_cast<int>(slot.width * 0.35));
-  draw_error_bar(frame, centre, box.whisker_low, box.q1, half_width / 2, colour);
-  draw_error_bar(frame, centre, box.q3, box.whisker_high, half_width / 2, colour);
+// Returns the line of gnuplot's error output that states the error, such as
+// `"plot.gp" line 3: undefined variable: foo`. gnuplot first echoes the failing command with
+// a caret under the error, and it may print warnings in the same format before the error.
+std::string find_error_line(const std::string& output) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < output.size()) {
+    const std::size_t end = std::min(output.find('\n', start), output.size());
+    const std::string line = output.substr(start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      lines.push_back(line);
+    }
+    start = end + 1;
+  }
+  for (const std::string& line : lines) {
+    if (line.find("\" line ") != std::string::npos
+        && line.find(": warning:") == std::string::npos) {
+      return line;
+    }
+  }
+  return lines.empty() ? "no error message" : lines.front();
+}
 
-  const cv::Point top_left(centre - half_width, frame.y_pixel(box.q3));
-  const cv::Point bottom_right(centre + half_width, frame.y_pixel(box.q1));
-  cv::rectangle(frame.image, top_left, bottom_right, tint(colour), cv::FILLED);
-  cv::rectangle(frame.image, top_left, bottom_right, colour, 1);
+struct ProcessResult {
+  int status = 0;
+  std::string error_output;
+};
 
-  const int median_row = frame.y_pixel(box.median);
-  cv::line(
-      frame.image, {centre - half_width, median_row}, {centre + half_width, median_row}, kBlack, 2);
+// Closes both ends of a pipe and destroys the spawn attributes when it goes out of scope.
+class SpawnResources {
+ public:
+  SpawnResources() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+  }
+
+  ~SpawnResources() {
+    close_read_end();
+    close_write_end();
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+  }
+
+  SpawnResources(const SpawnResources&) = delete;
+  SpawnResources& operator=(const SpawnResources&) = delete;
+
+  void close_read_end() {
+    if (pipe[0] >= 0) {
+      ::close(pipe[0]);
+      pipe[0] = -1;
+    }
+  }
+
+  void close_write_end() {
+    if (pipe[1] >= 0) {
+      ::close(pipe[1]);
+      pipe[1] = -1;
+    }
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  int pipe[2] = {-1, -1};
+};
+
+// Runs `program script_name` in `folder` with standard input and output on /dev/null and
+// returns its wait status and standard error. Returns nothing when the program cannot be
+// executed (missing, not executable or not a program).
+std::optional<ProcessResult> run_gnuplot(
+    const fs::path& program, const fs::path& folder, const fs::path& script_name) {
+  SpawnResources resources;
+  if (::pipe2(resources.pipe, O_CLOEXEC) != 0) {
+    throw IoError(fmt::format("failed to create a pipe for gnuplot: {}", std::strerror(errno)));
+  }
+  posix_spawn_file_actions_t* actions = &resources.actions;
+  posix_spawn_file_actions_addopen(actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(actions, resources.pipe[1], STDERR_FILENO);
+  // A glibc extension since 2.29, which changes directory in the child before exec.
+  posix_spawn_file_actions_addchdir_np(actions, folder.c_str());
+
+  // A process group of its own keeps the terminal's SIGINT (Ctrl-C) from killing gnuplot half-way
+  // through a plot. genmem handles that signal itself and stops at the next safe point.
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  posix_spawnattr_setflags(
+      &resources.attributes,
+      POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&resources.attributes, 0);
+  posix_spawnattr_setsigmask(&resources.attributes, &no_signals);
+  posix_spawnattr_setsigdefault(&resources.attributes, &all_signals);
+
+  const std::string program_text = program.string();
+  const std::string script_text = script_name.string();
+  std::vector<char*> arguments = {
+      const_cast<char*>(program_text.c_str()), const_cast<char*>(script_text.c_str()), nullptr};
+  pid_t child = 0;
+  const int spawn_error = posix_spawn(
+      &child, program_text.c_str(), actions, &resources.attributes, arguments.data(), environ);
+  if (spawn_error == ENOENT || spawn_error == EACCES || spawn_error == ENOEXEC) {
+    return std::nullopt;
+  }
+  if (spawn_error != 0) {
+    throw IoError(fmt::format(
+        "failed to start gnuplot '{}' in '{}': {}",
+        program_text,
+        folder.string(),
+        std::strerror(spawn_error)));
+  }
+  resources.close_write_end();
+
+  // All output is read so that gnuplot cannot block on a full pipe, but only the first 64 KiB
+  // are kept.
+  constexpr std::size_t kMaxKeptOutput = 64 * 1024;
+  ProcessResult result;
+  char buffer[4096];
+  while (true) {
+    const ssize_t count = ::read(resources.pipe[0], buffer, sizeof(buffer));
+    if (count > 0) {
+      const std::size_t room = kMaxKeptOutput - result.error_output.size();
+      result.error_output.append(buffer, std::min(static_cast<std::size_t>(count), room));
+    } else if (count == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  while (::waitpid(child, &result.status, 0) < 0) {
+    if (errno != EINTR) {
+      throw IoError(fmt::format("failed to wait for gnuplot: {}", std::strerror(errno)));
+    }
+  }
+  return result;
 }
 
 }  // namespace
@@ -829,7 +704,50 @@ std::array<std::uint8_t, 3> chart_series_colour(std::size_t index) {
   return kPalette[index % kPalette.size()];
 }
 
-void write_bar_chart(
+bool gnuplot_available() {
+  return find_gnuplot().has_value();
+}
+
+bool render_plot(const fs::path& script) {
+  std::error_code error;
+  if (!fs::is_regular_file(script, error)) {
+    throw IoError(fmt::format("plot script '{}' not found", script.string()));
+  }
+  const std::optional<fs::path> program = find_gnuplot();
+  const fs::path folder = script.has_parent_path() ? script.parent_path() : fs::path(".");
+  const std::optional<ProcessResult> result =
+      program ? run_gnuplot(*program, folder, script.filename()) : std::nullopt;
+  if (!result) {
+    warn_gnuplot_missing_once();
+    return false;
+  }
+
+  const int status = result->status;
+  if (WIFSIGNALED(status)) {
+    throw IoError(fmt::format(
+        "gnuplot was killed by signal {} while drawing '{}'", WTERMSIG(status), script.string()));
+  }
+  if (WEXITSTATUS(status) != 0) {
+    throw IoError(fmt::format(
+        "gnuplot failed on '{}' (exit status {}): {}; run `gnuplot {}` in '{}' to see its whole "
+        "output",
+        script.string(),
+        WEXITSTATUS(status),
+        find_error_line(result->error_output),
+        script.filename().string(),
+        folder.string()));
+  }
+  if (result->error_output.find_first_not_of(" \t\r\n") != std::string::npos) {
+    spdlog::warn(
+        "gnuplot drew '{}' but reported: {}",
+        script.string(),
+        find_error_line(result->error_output));
+  }
+  spdlog::debug("drew '{}'", script.string());
+  return true;
+}
+
+bool write_bar_chart(
     const fs::path& path,
     const std::string& title,
     const std::string& y_label,
@@ -838,17 +756,70 @@ void write_bar_chart(
   check_categories("write_bar_chart", categories);
   check_bar_series(series, categories.size());
 
-  const std::vector<std::string> names = series_names(series);
-  const int plot_width = category_plot_width(categories, series.size());
-  Frame frame = make_frame({title, "", y_label}, bar_axis(series), plot_width, names);
-  draw_bars(frame, categories.size(), series);
-  draw_category_labels(frame, categories);
-  draw_axis_lines(frame);
-  draw_legend(frame, names, LegendKey::kFilled);
-  write_png(path, frame.image);
+  // One row per category: its name, then each series' value and, if it has them, its error.
+  std::string data = "# \"category\"";
+  for (const BarSeries& one : series) {
+    data += fmt::format(" {}", quote_data_field(one.name + " value"));
+    if (!one.errors.empty()) {
+      data += fmt::format(" {}", quote_data_field(one.name + " error"));
+    }
+  }
+  data += "\n";
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    data += quote_data_field(categories[c]);
+    for (const BarSeries& one : series) {
+      data += fmt::format(" {}", format_number(one.values[c]));
+      if (!one.errors.empty()) {
+        data += fmt::format(" {}", format_number(one.errors[c]));
+      }
+    }
+    data += "\n";
+  }
+
+  const PlotFiles files = make_plot_files(path);
+  Script script(files, "Bar chart", title, kChartCanvas);
+  script.set_label("y", y_label);
+  script.set_categories(categories);
+  script.set(fmt::format("set yrange {}", format_bar_y_range(series)));
+  if (has_negative_bar(series)) {
+    script.set("set xzeroaxis lt 1 lc rgb '#282828'");
+  }
+  // Bars fill 90% of their slot, so neighbouring bars stay apart.
+  const double bar_width = 0.9 * kGroupWidth / static_cast<double>(series.size());
+  script.set(fmt::format("set boxwidth {:.6g} absolute", bar_width));
+  script.set("set style fill solid 1.0 noborder");
+  // gnuplot blanks a circle of this many point sizes around each error bar's centre point,
+  // which would leave a white dot on top of every bar.
+  script.set("set pointintervalbox 0.01");
+
+  // Error bars come after every bar, so a neighbouring bar never hides one.
+  std::vector<std::string> error_bars;
+  int column = 2;
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    const std::string x = format_category_x(s, series.size());
+    script.plot(fmt::format(
+        "data using {}:{} with boxes {} {}",
+        x,
+        column,
+        format_colour(s),
+        format_title(series[s].name)));
+    if (!series[s].errors.empty()) {
+      error_bars.push_back(fmt::format(
+          "data using {}:{}:{} with yerrorbars lc rgb 'black' pt 1 ps 0 notitle",
+          x,
+          column,
+          column + 1));
+      ++column;
+    }
+    ++column;
+  }
+  for (const std::string& element : error_bars) {
+    script.plot(element);
+  }
+  return write_and_render(files, data, script);
 }
 
-void write_box_plot(
+bool write_box_plot(
     const fs::path& path,
     const std::string& title,
     const std::string& y_label,
@@ -857,102 +828,215 @@ void write_box_plot(
   check_categories("write_box_plot", categories);
   check_box_series(series, categories.size());
 
-  const std::vector<std::string> names = series_names(series);
-  const int plot_width = category_plot_width(categories, series.size());
-  Frame frame = make_frame({title, "", y_label}, box_axis(series), plot_width, names);
-  for (std::size_t s = 0; s < series.size(); ++s) {
-    for (std::size_t c = 0; c < categories.size(); ++c) {
-      const Slot slot = category_slot(frame, categories.size(), c, series.size(), s);
-      draw_box(frame, slot, series[s].boxes[c], series_bgr(s));
+  // One row per category: its name, then five statistics per series.
+  std::string data = "# \"category\"";
+  for (const BoxSeries& one : series) {
+    for (const char* statistic : {"whisker_low", "q1", "median", "q3", "whisker_high"}) {
+      data += fmt::format(" {}", quote_data_field(fmt::format("{} {}", one.name, statistic)));
     }
   }
-  draw_category_labels(frame, categories);
-  draw_axis_lines(frame);
-  draw_legend(frame, names, LegendKey::kBox);
-  write_png(path, frame.image);
+  data += "\n";
+  Range y_range;
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    data += quote_data_field(categories[c]);
+    for (const BoxSeries& one : series) {
+      const BoxStats& box = one.boxes[c];
+      for (const double value : {box.whisker_low, box.q1, box.median, box.q3, box.whisker_high}) {
+        data += fmt::format(" {}", format_number(value));
+      }
+      y_range.include(box.whisker_low);
+      y_range.include(box.whisker_high);
+    }
+    data += "\n";
+  }
+
+  const PlotFiles files = make_plot_files(path);
+  Script script(files, "Box plot", title, kChartCanvas);
+  script.set_label("y", y_label);
+  script.set_categories(categories);
+  script.set(fmt::format("set yrange {}", format_range(pad_range(y_range))));
+  // A solid fill of density 0.4 mixes the series colour with the white background.
+  script.set("set style fill solid 0.4 border");
+
+  const double box_width = 0.7 * kGroupWidth / static_cast<double>(series.size());
+  std::vector<std::string> medians;
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    const std::string x = format_category_x(s, series.size());
+    const int first = 2 + 5 * static_cast<int>(s);
+    // candlesticks take x:box_min:whisker_min:whisker_max:box_max:width.
+    script.plot(fmt::format(
+        "data using {}:{}:{}:{}:{}:({:.6g}) with candlesticks whiskerbars 0.5 {} {}",
+        x,
+        first + 1,
+        first,
+        first + 4,
+        first + 3,
+        box_width,
+        format_colour(s),
+        format_title(series[s].name)));
+    medians.push_back(fmt::format(
+        "data using {0}:{1}:{1}:{1}:{1}:({2:.6g}) with candlesticks fillstyle empty lc rgb 'black' "
+        "lw 2 notitle",
+        x,
+        first + 2,
+        box_width));
+  }
+  for (const std::string& element : medians) {
+    script.plot(element);
+  }
+  return write_and_render(files, data, script);
 }
 
-void write_line_plot(
+bool write_line_plot(
     const fs::path& path,
     const std::string& title,
     const std::string& x_label,
     const std::string& y_label,
     const std::vector<LineSeries>& series,
     bool log_x) {
-  check_series_count("write_line_plot", series.size());
+  constexpr const char* kFunction = "write_line_plot";
+  check_series_count(kFunction, "series", series.size());
   for (const LineSeries& one : series) {
-    check_line_series(one, log_x);
+    check_line_series(kFunction, one, log_x);
   }
 
-  const LineRanges ranges = line_ranges(series);
-  const Axis x_axis =
-      log_x ? log_axis(ranges.x_low, ranges.x_high) : padded_axis(ranges.x_low, ranges.x_high);
-  const Axis y_axis = padded_axis(ranges.y_low, ranges.y_high);
-  const std::vector<std::string> names = series_names(series);
-  Frame frame = make_frame({title, x_label, y_label}, y_axis, kLinePlotWidth, names);
-  draw_x_axis(frame, x_axis);
+  std::string data =
+      "# One block per series, separated by two blank lines; gnuplot selects one with `index`.\n";
   for (std::size_t s = 0; s < series.size(); ++s) {
-    draw_line_series(frame, x_axis, series[s], series_bgr(s));
+    append_line_block(data, s, series[s], "");
   }
-  draw_axis_lines(frame);
-  draw_legend(frame, names, LegendKey::kLine);
-  write_png(path, frame.image);
+
+  const LineRanges ranges = measure_line_ranges(series);
+  const PlotFiles files = make_plot_files(path);
+  Script script(files, "Line plot", title, kChartCanvas);
+  script.set_label("x", x_label);
+  script.set_label("y", y_label);
+  if (log_x) {
+    script.set("set logscale x 10");
+  }
+  script.set("set grid xtics ytics lt 1 lc rgb '#e4e4e4'");
+  script.set(fmt::format(
+      "set xrange {}", format_range(log_x ? pad_log_range(ranges.x) : pad_range(ranges.x))));
+  script.set(fmt::format("set yrange {}", format_range(pad_range(ranges.y))));
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    script.plot(format_line_element(s, series[s], ""));
+  }
+  return write_and_render(files, data, script);
 }
 
-void write_twin_axis_plot(
+bool write_twin_axis_plot(
     const fs::path& path,
     const std::string& title,
     const std::string& x_label,
-    const LineSeries& left,
+    const std::vector<LineSeries>& left,
     const std::string& left_label,
-    const LineSeries& right,
-    const std::string& right_label) {
-  check_line_series(left, false);
-  check_line_series(right, false);
-  const LineRanges left_ranges = line_ranges({left});
-  const LineRanges right_ranges = line_ranges({right});
-  const Axis x_axis = padded_axis(
-      std::min(left_ranges.x_low, right_ranges.x_low),
-      std::max(left_ranges.x_high, right_ranges.x_high));
-  const Axis right_axis = padded_axis(right_ranges.y_low, right_ranges.y_high);
-  const cv::Size right_title = text_size(right_label, kLabelScale);
-  const int right_margin = kTickLength + 4 + max_text_width(right_axis.labels, kTickScale) + kPad
-      + (right_label.empty() ? 0 : right_title.height);
-
-  const std::vector<std::string> names = {left.name, right.name};
-  Frame frame = make_frame(
-      {title, x_label, left_label},
-      padded_axis(left_ranges.y_low, left_ranges.y_high),
-      kLinePlotWidth,
-      names,
-      right_margin);
-  draw_x_axis(frame, x_axis);
-  draw_line_series(frame, x_axis, left, series_bgr(0));
-
-  // The right axis: its own ticks beside the plot's right edge, without grid lines.
-  const Axis left_axis = frame.y;
-  frame.y = right_axis;
-  draw_line_series(frame, x_axis, right, series_bgr(1));
-  const int edge = frame.plot.x + frame.plot.width;
-  for (std::size_t i = 0; i < right_axis.ticks.size(); ++i) {
-    const int row = frame.y_pixel(right_axis.ticks[i]);
-    cv::line(frame.image, {edge, row}, {edge + kTickLength, row}, kAxisColour, 1);
-    draw_text(
-        frame.image, right_axis.labels[i], {edge + kTickLength + 4, row}, Align::kLeft, kTickScale);
+    const std::vector<LineSeries>& right,
+    const std::string& right_label,
+    bool log_left) {
+  constexpr const char* kFunction = "write_twin_axis_plot";
+  check_series_count(kFunction, "left", left.size());
+  check_series_count(kFunction, "right", right.size());
+  for (const LineSeries& one : left) {
+    check_line_series(kFunction, one, false);
+    for (std::size_t i = 0; log_left && i < one.y.size(); ++i) {
+      if (one.y[i] <= 0.0) {
+        throw std::invalid_argument(fmt::format(
+            "{}: left series '{}' has y = {} at point {}, but a logarithmic axis needs y > 0",
+            kFunction,
+            one.name,
+            one.y[i],
+            i));
+      }
+    }
   }
-  if (!right_label.empty()) {
-    draw_vertical_text(
-        frame.image,
-        right_label,
-        {edge + right_margin - kPad / 2 - right_title.height / 2,
-         frame.plot.y + frame.plot.height / 2},
-        kLabelScale);
+  for (const LineSeries& one : right) {
+    check_line_series(kFunction, one, false);
   }
-  frame.y = left_axis;
-  draw_axis_lines(frame);
-  cv::line(frame.image, {edge, frame.plot.y}, {edge, frame.bottom()}, kAxisColour, 1);
-  draw_legend(frame, names, LegendKey::kLine);
-  write_png(path, frame.image);
+
+  std::string data =
+      "# One block per series, separated by two blank lines; gnuplot selects one with `index`.\n";
+  for (std::size_t s = 0; s < left.size(); ++s) {
+    append_line_block(data, s, left[s], " (left axis)");
+  }
+  for (std::size_t s = 0; s < right.size(); ++s) {
+    append_line_block(data, left.size() + s, right[s], " (right axis)");
+  }
+
+  const LineRanges left_ranges = measure_line_ranges(left);
+  const LineRanges right_ranges = measure_line_ranges(right);
+  Range x_range = left_ranges.x;
+  x_range.include(right_ranges.x.low);
+  x_range.include(right_ranges.x.high);
+
+  const PlotFiles files = make_plot_files(path);
+  Script script(files, "Twin-axis line plot", title, kChartCanvas);
+  script.set_label("x", x_label);
+  script.set_label("y", left_label);
+  script.set_label("y2", right_label);
+  // Border 11 = 1 + 2 + 8 draws the left, bottom and right sides. The right side carries the
+  // second axis.
+  script.set("set border 11 lc rgb '#282828'");
+  script.set("set ytics nomirror");
+  script.set("set y2tics nomirror out");
+  script.set("set grid xtics ytics lt 1 lc rgb '#e4e4e4'");
+  script.set(fmt::format("set xrange {}", format_range(pad_range(x_range))));
+  if (log_left) {
+    script.set("set logscale y 10");
+  }
+  script.set(fmt::format(
+      "set yrange {}",
+      format_range(log_left ? pad_log_range(left_ranges.y) : pad_range(left_ranges.y))));
+  script.set(fmt::format("set y2range {}", format_range(pad_range(right_ranges.y))));
+  for (std::size_t s = 0; s < left.size(); ++s) {
+    script.plot(format_line_element(s, left[s], " axes x1y1"));
+  }
+  for (std::size_t s = 0; s < right.size(); ++s) {
+    script.plot(format_line_element(left.size() + s, right[s], " axes x1y2"));
+  }
+  return write_and_render(files, data, script);
+}
+
+bool write_scatter_plot(
+    const fs::path& path,
+    const std::string& title,
+    const std::string& x_label,
+    const std::string& y_label,
+    const std::vector<double>& x,
+    const std::vector<double>& y,
+    const std::vector<std::int64_t>& labels,
+    const std::string& label_name) {
+  check_scatter_points(x, y, labels);
+
+  std::string data = "# \"x\" \"y\" \"label\"\n";
+  LineRanges ranges;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    data += fmt::format("{} {} {}\n", format_number(x[i]), format_number(y[i]), labels[i]);
+    ranges.x.include(x[i]);
+    ranges.y.include(y[i]);
+  }
+
+  const PlotFiles files = make_plot_files(path);
+  Script script(files, "Scatter plot", title, kScatterCanvas);
+  script.set_label("x", x_label);
+  script.set_label("y", y_label);
+  script.set("set grid xtics ytics lt 1 lc rgb '#e4e4e4'");
+  script.set(fmt::format("set xrange {}", format_range(pad_range(ranges.x))));
+  script.set(fmt::format("set yrange {}", format_range(pad_range(ranges.y))));
+
+  // One element per label: points of other labels get y = NaN, which gnuplot skips.
+  const std::set<std::int64_t> distinct(labels.begin(), labels.end());
+  std::size_t rank = 0;
+  for (const std::int64_t label : distinct) {
+    const std::string name =
+        label_name.empty() ? std::to_string(label) : fmt::format("{} {}", label_name, label);
+    script.plot(fmt::format(
+        "data using 1:($3 == {} ? $2 : NaN) with points pt 7 ps 0.5 {} {}",
+        label,
+        format_colour(rank),
+        format_title(name)));
+    ++rank;
+  }
+  return write_and_render(files, data, script);
 }
 
 BoxStats box_stats(std::vector<double> values, double low_percentile, double high_percentile) {

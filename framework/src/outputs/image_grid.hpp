@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -16,13 +15,5 @@ void write_image_grid(
     const at::Tensor& images,
     std::int64_t columns,
     std::int64_t scale = 2);
-
-/// Writes a scatter plot of `points [N, 2]` coloured by `labels [N]` as a PNG with a legend.
-void write_scatter_plot(
-    const std::filesystem::path& path,
-    const at::Tensor& points,
-    const at::Tensor& labels,
-    const std::string& title,
-    const std::string& label_name);
 
 }  // namespace genmem

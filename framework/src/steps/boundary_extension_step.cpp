@@ -19,6 +19,7 @@
 #include "data/shapes3d_renderer.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/image_grid.hpp"
+#include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -182,6 +183,8 @@ class BoundaryExtensionStep final : public Step {
     std::vector<at::Tensor> example_inputs;
     std::vector<at::Tensor> example_outputs;
 
+    ProgressBar progress(
+        "boundary extension", static_cast<std::int64_t>(zooms_.size()) * n, "images");
     for (const std::int64_t zoom : zooms_) {
       std::vector<cv::Mat> zoomed;
       std::vector<at::Tensor> zoomed_tensors;
@@ -214,6 +217,7 @@ class BoundaryExtensionStep final : public Step {
             : static_cast<double>(output_height - input_height) / input_height;
         changes.push_back(change);
         csv += fmt::format("{},{},{},{},{:.6g}\n", i, zoom, input_height, output_height, change);
+        progress.advance(1);
       }
       if (examples_ > 0) {
         example_inputs.push_back(noisy.slice(0, 0, examples_));
@@ -247,6 +251,7 @@ class BoundaryExtensionStep final : public Step {
         zoomed_out_sum += mean;
         ++zoomed_out_count;
       }
+      progress.clear();
       spdlog::info(
           "zoom {}%: object height changes by {:+.3f} (SEM {:.3f}, median {:+.3f}) over {} images",
           zoom,
@@ -374,7 +379,7 @@ class BoundaryExtensionStep final : public Step {
 }  // namespace
 
 StepKind boundary_extension_step_kind() {
-  return {
+  StepKind kind{
       "boundary_extension",
       "Zoom test images in and out, reconstruct them from noisy copies, and measure the change "
       "in the object's height (boundary extension and contraction)",
@@ -445,6 +450,19 @@ StepKind boundary_extension_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"boundary_extension_bars",
+       "Boundary extension: relative change in object height between each zoomed, noisy input and "
+       "its reconstruction, by zoom level: mean and SEM over images. Positive means the "
+       "reconstruction shows the object larger."},
+      {"boundary_extension_box",
+       "The same changes in object height as box plots, with whiskers at the 10th and 90th "
+       "percentiles."},
+      {"boundary_extension_examples",
+       "Examples: each pair of rows shows one image's noisy inputs at every zoom level, then "
+       "their reconstructions."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -17,6 +17,7 @@
 
 #include "analysis/metrics.hpp"
 #include "outputs/charts.hpp"
+#include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -113,6 +114,13 @@ class CapacityStep final : public Step {
       curves.push_back({condition.name, {}, {}, {}});
     }
     std::vector<std::vector<double>> exact_fractions(conditions.size());
+    // One recall per size and condition. The bar is erased before each log line and drawn again
+    // after it. Recalls from more stored patterns take longer, so the time left it shows, which
+    // assumes the mean rate so far, is too short.
+    ProgressBar progress(
+        fmt::format("capacity {}", patterns_),
+        static_cast<std::int64_t>(sizes_.size() * conditions.size()),
+        "recalls");
     for (const std::int64_t size : sizes_) {
       const at::Tensor stored = all_patterns.narrow(0, 0, size);
       memory.clear();
@@ -151,6 +159,7 @@ class CapacityStep final : public Step {
             {"capacity_fraction_exact", exact},
             {"capacity_mean_error", error},
         });
+        progress.clear();
         spdlog::info(
             "capacity ({}): N = {}, {}: {:.3f} recalled correctly, {:.3f} exactly, mean error "
             "{:.4f}",
@@ -160,8 +169,10 @@ class CapacityStep final : public Step {
             correct,
             exact,
             error);
+        progress.advance(1);
       }
     }
+    progress.finish();
     memory.clear();
     if (earlier.defined()) {
       memory.store(earlier);
@@ -263,7 +274,7 @@ class CapacityStep final : public Step {
 }  // namespace
 
 StepKind capacity_step_kind() {
-  return {
+  StepKind kind{
       "capacity",
       "Store N patterns for each N and recall them from corrupted and half-occluded cues",
       {
@@ -356,6 +367,13 @@ StepKind capacity_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"capacity_*",
+       "Capacity: fraction of cues recalled nearest their own stored pattern, against the number "
+       "of stored patterns N, for each kind of cue corruption; a vertical line marks the "
+       "theoretical capacity where one is known."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -165,7 +165,7 @@ class ClassVarianceStep final : public Step {
 }  // namespace
 
 StepKind class_variance_step_kind() {
-  return {
+  StepKind kind{
       "class_variance",
       "Per-pixel variance within each class of the test images and of their reconstructions, "
       "with a paired t-test (prototypical distortion)",
@@ -182,6 +182,15 @@ StepKind class_variance_step_kind() {
       {kNeocortex},
       nullptr,
   };
+  kind.figures = {
+      {"class_variance_bars",
+       "Per-pixel variance within each class, for the test images (inputs) and their "
+       "reconstructions (outputs): mean and SEM over pixels."},
+      {"class_variance_box",
+       "The same per-pixel variances as box plots: quartiles, median, and whiskers at the 10th "
+       "and 90th percentiles."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -10,6 +10,7 @@
 #include "analysis/metrics.hpp"
 #include "analysis/pca.hpp"
 #include "analysis/tsne.hpp"
+#include "outputs/charts.hpp"
 #include "outputs/image_grid.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
@@ -151,11 +152,25 @@ class EvaluateStep final : public Step {
     const at::Tensor points =
         latent_map_ == "tsne" ? tsne_embed(selected, TsneOptions{}) : pca_project(selected, 2);
     const at::Tensor labels = context.data.test.labels.slice(0, 0, count);
+    const at::Tensor xy = points.to(at::kDouble).contiguous();
+    const double* coordinates = xy.data_ptr<double>();
+    std::vector<double> x;
+    std::vector<double> y;
+    for (std::int64_t i = 0; i < count; ++i) {
+      x.push_back(coordinates[2 * i]);
+      y.push_back(coordinates[2 * i + 1]);
+    }
+    const at::Tensor label_values = labels.to(at::kLong).contiguous();
+    const std::int64_t* label_data = label_values.data_ptr<std::int64_t>();
+    const bool tsne = latent_map_ == "tsne";
     write_scatter_plot(
         context.output.file("figures/latent_map.png"),
-        points,
-        labels,
-        fmt::format("{} of {} test latent means", latent_map_ == "tsne" ? "t-SNE" : "PCA", count),
+        fmt::format("{} of {} test latent means", tsne ? "t-SNE" : "PCA", count),
+        tsne ? "t-SNE 1" : "PC 1",
+        tsne ? "t-SNE 2" : "PC 2",
+        x,
+        y,
+        std::vector<std::int64_t>(label_data, label_data + count),
         context.data.test.label_name);
 
     std::string csv = "x,y,label\n";
@@ -181,7 +196,7 @@ class EvaluateStep final : public Step {
 }  // namespace
 
 StepKind evaluate_step_kind() {
-  return {
+  StepKind kind{
       "evaluate",
       "Recall from noisy cues, interpolation, vector arithmetic and a map of the latent space",
       {
@@ -211,6 +226,24 @@ StepKind evaluate_step_kind() {
       {kNeocortex},
       nullptr,
   };
+  kind.figures = {
+      {"generative_recall",
+       "Neocortex recall: noisy training images (top row), the generative model's reconstructions "
+       "of them (middle) and the originals (bottom)."},
+      {"hippocampal_recall",
+       "Hippocampal recall: the same noisy images as cues (top row), the states the hippocampus "
+       "recalls (middle) and the stored originals (bottom)."},
+      {"interpolation",
+       "Interpolation: each row decodes evenly spaced points on the line between the latent means "
+       "of two test images."},
+      {"vector_arithmetic",
+       "Vector arithmetic: each row shows images 1, 2 and 3 and the decoding of latent 3 - latent "
+       "1 + latent 2."},
+      {"latent_map",
+       "Map of the latent means of test images in two dimensions (t-SNE or PCA), coloured by "
+       "label."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

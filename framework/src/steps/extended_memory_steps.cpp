@@ -322,9 +322,9 @@ class ExtendedRecallStep final : public Step {
           context.output.file("figures/extended_thresholds.png"),
           fmt::format("Recall error and stored sensory elements by threshold, {} images", items_),
           "error threshold",
-          error_line,
+          {error_line},
           "summed squared error",
-          count_line,
+          {count_line},
           "sensory elements");
     }
     if (thresholds_.size() >= 3) {
@@ -546,7 +546,7 @@ class CarmichaelStep final : public Step {
 }  // namespace
 
 StepKind extended_recall_step_kind() {
-  return {
+  StepKind kind{
       "extended_recall",
       "Store test images as traces of their badly predicted pixels plus their latent means, and "
       "recall them from noisy cues and from noise at each error threshold (extended model)",
@@ -594,10 +594,23 @@ StepKind extended_recall_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"extended_recall_t*",
+       "Extended model at the error threshold in the file name; per row: the scene, the noisy "
+       "cue, the cue's badly predicted pixels, the recalled ones, the decoded recalled latent, "
+       "and the recalled scene with those pixels overlaid."},
+      {"extended_noise_recall_t*",
+       "Extended model recalling from pure noise; per row: the noise's sensory part, the recalled "
+       "sensory part, the decoded recalled latent, and the recalled scene."},
+      {"extended_thresholds",
+       "Recall error (summed squared error, left axis) and number of stored sensory elements "
+       "(right axis) by error threshold: mean and SEM over images."},
+  };
+  return kind;
 }
 
 StepKind carmichael_step_kind() {
-  return {
+  StepKind kind{
       "carmichael",
       "Store ambiguous Shapes3D scenes with the latent of a named shape and recall them from "
       "noisy cues (the Carmichael effect)",
@@ -641,6 +654,13 @@ StepKind carmichael_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"carmichael_concept_*",
+       "Carmichael effect for the concept shape in the file name; per row: the clear scene, the "
+       "ambiguous stimulus, the noisy cue, the concept's scene, the decoded recalled latent and "
+       "the recalled scene."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -14,6 +14,7 @@
 
 #include "analysis/svm_classifier.hpp"
 #include "outputs/charts.hpp"
+#include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -78,7 +79,10 @@ class FewShotStep final : public Step {
     std::vector<LineSeries> lines;
     std::string csv = "layer,features,examples,accuracy\n";
     nlohmann::json table = nlohmann::json::object();
-    for (const std::string& layer : layer_order(train_layers)) {
+    const std::vector<std::string> layers = layer_order(train_layers);
+    ProgressBar progress(
+        "few-shot", static_cast<std::int64_t>(layers.size() * sizes_.size()), "classifiers");
+    for (const std::string& layer : layers) {
       LineSeries line{layer, {}, {}, {}};
       for (const std::int64_t size : sizes_) {
         const at::Tensor labels = train.labels.slice(0, 0, size);
@@ -99,12 +103,14 @@ class FewShotStep final : public Step {
         table[layer][std::to_string(size)] =
             std::isnan(accuracy) ? nlohmann::json() : nlohmann::json(accuracy);
         csv += fmt::format("{},{},{},{:.6g}\n", layer, train_layers[layer].size(1), size, accuracy);
+        progress.clear();
         spdlog::info(
             "few-shot {} decoding from {} with {} examples: {:.3f}",
             train.label_name,
             layer,
             size,
             accuracy);
+        progress.advance(1);
       }
       if (!line.x.empty()) {
         lines.push_back(std::move(line));
@@ -156,7 +162,7 @@ class FewShotStep final : public Step {
 }  // namespace
 
 StepKind few_shot_step_kind() {
-  return {
+  StepKind kind{
       "few_shot",
       "Decode the label from the input, each encoder layer and the latent means with classifiers "
       "fitted on few examples (few-shot learning by layer)",
@@ -201,6 +207,12 @@ StepKind few_shot_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"few_shot",
+       "Few-shot decoding: accuracy on the test images of classifiers fitted on N examples, from "
+       "the input pixels, each encoder layer and the latent means."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

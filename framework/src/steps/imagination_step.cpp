@@ -101,7 +101,7 @@ class ImaginationStep final : public Step {
 }  // namespace
 
 StepKind imagination_step_kind() {
-  return {
+  StepKind kind{
       "imagination",
       "Sample latents from the prior, rank them by a classifier's probability of each class, and "
       "decode the top ones (imagination of a class)",
@@ -130,6 +130,12 @@ StepKind imagination_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"imagination_*",
+       "Imagination: decoded samples from the prior that a classifier rates most likely to be of "
+       "one class (named in the file name), most likely first."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -16,6 +16,7 @@
 #include "analysis/metrics.hpp"
 #include "outputs/image_grid.hpp"
 #include "outputs/tensor_file.hpp"
+#include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -244,7 +245,12 @@ class ReplayStep final : public Step {
           "pass --recompute-replays to recompute them",
           saved->folder.string());
     } else {
+      ProgressBar progress("replay", cues_, "cues");
+      options.on_progress = [&](std::int64_t done, std::int64_t /*total*/) {
+        progress.update(done);
+      };
       result = memory.recall(cues, options);
+      progress.finish();
       if (cache_) {
         std::error_code error;
         fs::create_directories(context.output.file("replays"), error);
@@ -348,7 +354,7 @@ StepKind store_step_kind() {
 }
 
 StepKind replay_step_kind() {
-  return {
+  StepKind kind{
       "replay",
       "Recall from pure-noise cues; the results become the neocortex's training set",
       {
@@ -381,6 +387,12 @@ StepKind replay_step_kind() {
             : "recalls from an empty hippocampus; put a store step before it";
       },
   };
+  kind.figures = {
+      {"replay",
+       "Replay: uniform-noise cues (top row) and the states the hippocampus recalls from them "
+       "(bottom row)."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

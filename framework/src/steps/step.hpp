@@ -19,6 +19,13 @@ class Step {
   virtual void run(RunContext& context) = 0;
 };
 
+/// What a figure a step writes shows. `stem` is the file name under `figures/` without its
+/// extension, and may hold `*` wildcards (for example `imagination_*`).
+struct FigureCaption {
+  std::string stem;
+  std::string caption;
+};
+
 /// A step kind that scenarios name in `[[steps]] run = "..."`.
 struct StepKind {
   std::string name;
@@ -30,6 +37,8 @@ struct StepKind {
   /// Checks step `index` (counting from 0) against the rest of the scenario at validation.
   /// Returns "" when it fits, else the problem, for example "needs a store step before it".
   std::function<std::string(const Scenario&, std::size_t index)> check;
+  /// Captions of the figures the step writes, in the order a report shows them.
+  std::vector<FigureCaption> figures = {};
 };
 
 /// Returns whether a step of kind `kind` comes before step `index`.

@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -18,6 +20,7 @@
 #include "analysis/metrics.hpp"
 #include "analysis/svm_classifier.hpp"
 #include "interrupt.hpp"
+#include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -45,6 +48,18 @@ class ThreadCount {
  private:
   int previous_;
 };
+
+// Returns the neocortex plugin's integer parameter `epochs`, if it has one. An early stop can end
+// training before that epoch.
+std::optional<std::int64_t> planned_epoch_count(const RunContext& context) {
+  const auto model = context.scenario.models.find(kNeocortex);
+  if (model == context.scenario.models.end() || !model->second.parameters.contains("epochs")) {
+    return std::nullopt;
+  }
+  const ParameterValue& epochs = model->second.parameters.values().at("epochs");
+  const auto* count = std::get_if<std::int64_t>(&epochs);
+  return count != nullptr ? std::optional<std::int64_t>(*count) : std::nullopt;
+}
 
 struct Measurement {
   double reconstruction_error = std::nan("");
@@ -78,7 +93,29 @@ class TrainStep final : public Step {
     Measurement last;
     EpochReport last_report;
 
+    // One progress bar per epoch over its images. It starts when the previous epoch's callback
+    // ends, so its rate counts the first batch, and it is finished before the epoch's log line,
+    // so on a terminal that line replaces it.
+    // NOTE: a plugin that never calls on_batch leaves the bar at 0% for the whole epoch.
+    const std::optional<std::int64_t> planned_epochs = planned_epoch_count(context);
+    std::int64_t next_epoch = 1;
+    std::optional<ProgressBar> epoch_progress;
+    const auto start_epoch_progress = [&] {
+      const std::string label = planned_epochs
+          ? fmt::format("epoch {}/{}", next_epoch, *planned_epochs)
+          : fmt::format("epoch {}", next_epoch);
+      epoch_progress.emplace(label, training_set.size(0), "images");
+    };
+    const ProgressCallback on_batch = [&](std::int64_t done, std::int64_t /*total*/) {
+      if (!epoch_progress) {
+        start_epoch_progress();
+      }
+      epoch_progress->update(done);
+    };
+
     auto on_epoch = [&](const EpochReport& report) {
+      epoch_progress.reset();
+      next_epoch = report.epoch + 1;
       const Measurement measurement = measure_ ? measure(context, model) : Measurement{};
       if (report.epoch == 0) {
         first = measurement;
@@ -122,12 +159,17 @@ class TrainStep final : public Step {
             measurement.seconds);
       }
       throw_if_interrupted();
+      if (!planned_epochs || next_epoch <= *planned_epochs) {
+        start_epoch_progress();
+      }
       return EpochDecision::kContinue;
     };
 
     FitSummary fit;
     try {
-      fit = model.fit(training_set, on_epoch);
+      fit = model.fit(training_set, on_epoch, on_batch);
+      // An early stop leaves the bar of an epoch that never ran.
+      epoch_progress.reset();
     } catch (const TrainingDivergedError& error) {
       context.summary["training"]["diverged"] = true;
       const std::string kept = last_good_epoch > 0
@@ -202,7 +244,7 @@ class TrainStep final : public Step {
 }  // namespace
 
 StepKind train_step_kind() {
-  return {
+  StepKind kind{
       "train",
       "Train the neocortex; measure it on held-out images before training and after each epoch",
       {
@@ -274,6 +316,13 @@ StepKind train_step_kind() {
         return "";
       },
   };
+  kind.figures = {
+      {"training_curves",
+       "Training curves: the mean training loss in each epoch and the test reconstruction error "
+       "(left axis), and the accuracy of decoding each label from the latent means of test images "
+       "(right axis). Epoch 0 is the untrained model."},
+  };
+  return kind;
 }
 
 }  // namespace genmem

@@ -66,10 +66,13 @@ double reconstruction_error_of(Autoencoder& model, const at::Tensor& images) {
 /// Fits `model` and returns the report of every epoch, epoch 0 first.
 std::vector<EpochReport> fit_and_record(Autoencoder& model, const at::Tensor& images) {
   std::vector<EpochReport> reports;
-  model.fit(images, [&](const EpochReport& report) {
-    reports.push_back(report);
-    return EpochDecision::kContinue;
-  });
+  model.fit(
+      images,
+      [&](const EpochReport& report) {
+        reports.push_back(report);
+        return EpochDecision::kContinue;
+      },
+      nullptr);
   return reports;
 }
 
@@ -222,10 +225,13 @@ TEST_F(AutoencoderFit, VaeCounterpartReportsPositiveKl) {
   Vae model(vae_options);
   std::vector<EpochReport> reports;
 
-  model.fit(torch::rand({4, 1, 28, 28}), [&](const EpochReport& report) {
-    reports.push_back(report);
-    return EpochDecision::kContinue;
-  });
+  model.fit(
+      torch::rand({4, 1, 28, 28}),
+      [&](const EpochReport& report) {
+        reports.push_back(report);
+        return EpochDecision::kContinue;
+      },
+      nullptr);
 
   ASSERT_EQ(reports.size(), 2u);
   EXPECT_GT(reports[1].kl, 0.0);
@@ -273,7 +279,7 @@ TEST_F(AutoencoderFit, StoresGaussianOfTrainingCodes) {
   const at::Tensor images = bar_images();
   Autoencoder model(make_context({{"epochs", std::int64_t{2}}}));
 
-  model.fit(images, nullptr);
+  model.fit(images, nullptr, nullptr);
 
   // Maximum-likelihood fit of the codes under the final weights: standard deviation over N.
   const at::Tensor codes = model.encode(images).mean;
@@ -287,7 +293,7 @@ TEST_F(AutoencoderFit, StoresGaussianOfTrainingCodes) {
 TEST_F(AutoencoderFit, SampledCodesMatchFittedGaussian) {
   const at::Tensor images = bar_images();
   Autoencoder model(make_context({{"epochs", std::int64_t{2}}}));
-  model.fit(images, nullptr);
+  model.fit(images, nullptr, nullptr);
   const std::int64_t n = 20000;
 
   const at::Tensor latents = model.sample_latents(n);
@@ -311,8 +317,8 @@ TEST_F(AutoencoderFit, SampleDecodesSampledCodes) {
   const auto context = make_context({{"epochs", std::int64_t{1}}});
   Autoencoder first(context);
   Autoencoder second(context);
-  first.fit(images, nullptr);
-  second.fit(images, nullptr);
+  first.fit(images, nullptr, nullptr);
+  second.fit(images, nullptr, nullptr);
 
   const at::Tensor sampled = first.sample(6);
 
@@ -322,12 +328,12 @@ TEST_F(AutoencoderFit, SampleDecodesSampledCodes) {
 
 TEST_F(AutoencoderFit, DivergenceClearsCodeDistribution) {
   Autoencoder model(make_context({{"epochs", std::int64_t{1}}}));
-  model.fit(bar_images(), nullptr);
+  model.fit(bar_images(), nullptr, nullptr);
   ASSERT_TRUE(model.code_mean().defined());
   at::Tensor images = bar_images();
   images[0][0][5][5] = std::numeric_limits<float>::quiet_NaN();
 
-  EXPECT_THROW(model.fit(images, nullptr), TrainingDivergedError);
+  EXPECT_THROW(model.fit(images, nullptr, nullptr), TrainingDivergedError);
 
   EXPECT_FALSE(model.code_mean().defined());
   EXPECT_FALSE(model.code_std().defined());
@@ -340,7 +346,7 @@ TEST_F(AutoencoderFit, SaveThenLoadGivesIdenticalDecodes) {
   const at::Tensor images = bar_images();
   const at::Tensor latents = torch::randn({8, 20});
   Autoencoder trained(make_context({{"epochs", std::int64_t{1}}}, 1));
-  trained.fit(images, nullptr);
+  trained.fit(images, nullptr, nullptr);
   trained.save(path);
 
   Autoencoder loaded(make_context({}, 2));
@@ -357,7 +363,7 @@ TEST_F(AutoencoderFit, LoadOfUnfittedFileClearsCodeDistribution) {
   const std::string path = (folder / "untrained.pt").string();
   Autoencoder(make_context()).save(path);
   Autoencoder model(make_context({{"epochs", std::int64_t{1}}}));
-  model.fit(bar_images(), nullptr);
+  model.fit(bar_images(), nullptr, nullptr);
 
   model.load(path);
 

@@ -267,6 +267,7 @@ void for_each_cue_tile(
     std::int64_t batch,
     std::int64_t patterns,
     std::int64_t chunk_elements,
+    const ProgressCallback& on_progress,
     const std::function<void(const CueTile&)>& recall_tile) {
   if (batch == 0) {
     return;
@@ -275,21 +276,30 @@ void for_each_cue_tile(
   const std::int64_t chunk = std::clamp<std::int64_t>(chunk_elements / patterns, 1, batch);
   at::Tensor overlaps = at::empty({chunk, patterns}, at::kInt);
   std::int32_t* overlap_data = overlaps.data_ptr<std::int32_t>();
+  // With a progress callback, each chunk runs in parts of kProgressCues cues, so that the
+  // callback runs on this thread between parts and never on a worker thread.
+  const std::int64_t part_cues = on_progress ? kProgressCues : chunk;
 
   for (std::int64_t start = 0; start < batch; start += chunk) {
     const std::int64_t length = std::min(chunk, batch - start);
-    const std::int64_t tiles = (length + kTileCues - 1) / kTileCues;
-    // Cues never interact, so each thread runs whole tiles and the results do not depend on
-    // the number of threads or on the chunk size.
-    at::parallel_for(0, tiles, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t tile = begin; tile < end; ++tile) {
-        const std::int64_t offset = tile * kTileCues;
-        recall_tile(CueTile{
-            start + offset,
-            std::min(kTileCues, length - offset),
-            overlap_data + offset * patterns});
+    for (std::int64_t part = 0; part < length; part += part_cues) {
+      const std::int64_t part_end = std::min(part + part_cues, length);
+      const std::int64_t tiles = (part_end - part + kTileCues - 1) / kTileCues;
+      // Cues never interact, so each thread runs whole tiles and the results do not depend on
+      // the number of threads, the chunk size or the progress parts.
+      at::parallel_for(0, tiles, /*grain_size=*/1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t tile = begin; tile < end; ++tile) {
+          const std::int64_t offset = part + tile * kTileCues;
+          recall_tile(CueTile{
+              start + offset,
+              std::min(kTileCues, part_end - offset),
+              overlap_data + offset * patterns});
+        }
+      });
+      if (on_progress) {
+        on_progress(start + part_end, batch);
       }
-    });
+    }
   }
 }
 
@@ -568,7 +578,11 @@ RecallResult ClassicalHopfield::recall(const at::Tensor& cues, const RecallOptio
   std::int8_t* state_data = states.data_ptr<std::int8_t>();
 
   binary_state::for_each_cue_tile(
-      states.size(0), size(), chunk_elements_, [&](const binary_state::CueTile& tile) {
+      states.size(0),
+      size(),
+      chunk_elements_,
+      options.on_progress,
+      [&](const binary_state::CueTile& tile) {
         std::int8_t* tile_states = state_data + tile.first_row * network.dim;
         binary_state::compute_overlaps(
             network.transposed, network.count, network.dim, tile_states, tile);

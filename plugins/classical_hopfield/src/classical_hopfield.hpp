@@ -11,6 +11,7 @@
 #include <genmem/associative_memory.hpp>
 #include <genmem/parameters.hpp>
 #include <genmem/plugin.hpp>
+#include <genmem/progress.hpp>
 
 namespace genmem {
 
@@ -20,6 +21,10 @@ namespace binary_state {
 /// Number of cues one thread updates together, so that each row of `X^T` it reads serves several
 /// cues while it is in cache.
 inline constexpr std::int64_t kTileCues = 8;
+
+/// Number of cues between two progress reports of `for_each_cue_tile`, a multiple of `kTileCues`.
+inline constexpr std::int64_t kProgressCues = 256;
+static_assert(kProgressCues % kTileCues == 0);
 
 /// Binarised stored patterns: float32 rows of +1 and -1 `X [N, D]`, and an int8 copy of `X^T
 /// [D, N]` whose row `i` is unit `i`'s value in every pattern.
@@ -115,10 +120,13 @@ struct CueTile {
 /// Calls `recall_tile` for every tile of up to `kTileCues` of the `batch` cues, in parallel over
 /// the tiles. The cues go in chunks of `max(1, chunk_elements / patterns)` cues, whose overlaps
 /// share one int32 `[chunk, patterns]` buffer, so that buffer bounds the working memory.
+/// When `on_progress` is set, it is called on the calling thread after every `kProgressCues`
+/// cues and at the end of each chunk, with the cues done and `batch`.
 void for_each_cue_tile(
     std::int64_t batch,
     std::int64_t patterns,
     std::int64_t chunk_elements,
+    const ProgressCallback& on_progress,
     const std::function<void(const CueTile&)>& recall_tile);
 
 /// Pointers into the `RecallResult` that the tiles fill, each tile only its own rows.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -355,6 +356,32 @@ TEST(ClassicalHopfield, ChunkedMatchesUnchunked) {
     EXPECT_TRUE(actual.converged.equal(expected.converged));
     EXPECT_TRUE(actual.energy.equal(expected.energy));
   }
+}
+
+TEST(ClassicalHopfield, ProgressReportsLeaveResultUnchanged) {
+  // Chunks of 20,000 / 50 = 400 cues, each reported every 256 cues and at its end.
+  constexpr std::int64_t kPatterns = 50;
+  const at::Tensor patterns = random_signs(kPatterns, 64);
+  const at::Tensor cues = random_signs(600, 64);
+  ClassicalHopfield memory = make_memory({{"chunk_elements", std::int64_t{400 * kPatterns}}});
+  memory.store(patterns);
+  RecallOptions options;
+  options.record_energy = true;
+  const RecallResult expected = memory.recall(cues, options);
+
+  std::vector<std::pair<std::int64_t, std::int64_t>> reports;
+  options.on_progress = [&](std::int64_t done, std::int64_t total) {
+    reports.emplace_back(done, total);
+  };
+  const RecallResult actual = memory.recall(cues, options);
+
+  const std::vector<std::pair<std::int64_t, std::int64_t>> expected_reports = {
+      {256, 600}, {400, 600}, {600, 600}};
+  EXPECT_EQ(reports, expected_reports);
+  EXPECT_TRUE(actual.states.equal(expected.states));
+  EXPECT_TRUE(actual.steps.equal(expected.steps));
+  EXPECT_TRUE(actual.converged.equal(expected.converged));
+  EXPECT_TRUE(actual.energy.equal(expected.energy));
 }
 
 TEST(ClassicalHopfield, StoppedCueRepeatsLastEnergy) {

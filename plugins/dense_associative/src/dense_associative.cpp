@@ -255,7 +255,11 @@ RecallResult DenseAssociative::recall(const at::Tensor& cues, const RecallOption
   std::int8_t* state_data = states.data_ptr<std::int8_t>();
 
   binary_state::for_each_cue_tile(
-      states.size(0), size(), chunk_elements_, [&](const binary_state::CueTile& tile) {
+      states.size(0),
+      size(),
+      chunk_elements_,
+      options.on_progress,
+      [&](const binary_state::CueTile& tile) {
         std::int8_t* tile_states = state_data + tile.first_row * network.dim;
         binary_state::compute_overlaps(
             network.transposed, network.count, network.dim, tile_states, tile);

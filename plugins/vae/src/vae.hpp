@@ -40,13 +40,17 @@ class Vae : public GenerativeModel {
   Vae& operator=(const Vae&) = delete;
 
   /// Trains with AMSGrad Adam on shuffled mini-batches of `images` `[N, C, H, W]`. Calls
-  /// `on_epoch` with epoch 0 before training and after every epoch. Throws `ConfigError` for a
+  /// `on_epoch` with epoch 0 before training and after every epoch, and `on_batch`, when set,
+  /// after every batch with the images done in the epoch and N. Throws `ConfigError` for a
   /// wrong image shape and `TrainingDivergedError` when a batch loss is not finite, in which case
   /// the weights are restored to the end of the last complete epoch. In deterministic mode the
   /// decoder receives the encoder's mean and the loss is the reconstruction error alone. A
   /// deterministic fit that returns normally, also when stopped early or by the callback, then fits
   /// the code distribution of `sample` to the codes of all `images`. A diverged fit clears it.
-  FitSummary fit(const at::Tensor& images, const EpochCallback& on_epoch) override;
+  FitSummary fit(
+      const at::Tensor& images,
+      const EpochCallback& on_epoch,
+      const ProgressCallback& on_batch) override;
 
   /// Returns the posterior mean and log-variance, `[N, latent_dim]` each. In deterministic mode
   /// the mean is the code and every log-variance is `vae::kDeterministicLogVariance`.

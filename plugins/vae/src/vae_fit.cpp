@@ -84,7 +84,8 @@ struct EpochTotals {
 
 }  // namespace
 
-FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
+FitSummary Vae::fit(
+    const at::Tensor& images, const EpochCallback& on_epoch, const ProgressCallback& on_batch) {
   State& state = *state_;
   const vae::VaeOptions& options = state.options;
   const at::Tensor data = state.prepare_images(images, "fit");
@@ -162,6 +163,9 @@ FitSummary Vae::fit(const at::Tensor& images, const EpochCallback& on_epoch) {
       totals.reconstruction += terms.reconstruction.item<double>();
       totals.kl += terms.kl.item<double>();
       ++totals.batches;
+      if (on_batch) {
+        on_batch(first + size, count);
+      }
     }
     state.set_training(false);
     summary.epochs = epoch;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -362,7 +363,7 @@ TEST(Vae, SaveThenLoadReproducesOutputs) {
        {"batch_size", std::int64_t{3}}},
       1);
   Vae trained(context);
-  trained.fit(images, nullptr);
+  trained.fit(images, nullptr, nullptr);
   trained.save(path);
 
   auto other_seed = context;
@@ -426,10 +427,13 @@ TEST(Vae, FitLowersLossAndReportsEveryEpoch) {
   Vae model(make_context({{"epochs", std::int64_t{3}}, {"patience", std::int64_t{0}}}));
   std::vector<EpochReport> reports;
 
-  const FitSummary summary = model.fit(two_pattern_images(64), [&](const EpochReport& report) {
-    reports.push_back(report);
-    return EpochDecision::kContinue;
-  });
+  const FitSummary summary = model.fit(
+      two_pattern_images(64),
+      [&](const EpochReport& report) {
+        reports.push_back(report);
+        return EpochDecision::kContinue;
+      },
+      nullptr);
 
   ASSERT_EQ(reports.size(), 4u);
   for (std::size_t i = 0; i < reports.size(); ++i) {
@@ -450,15 +454,35 @@ TEST(Vae, CallbackStopEndsTraining) {
   Vae model(make_context({{"epochs", std::int64_t{5}}}));
   std::int64_t calls = 0;
 
-  const FitSummary summary = model.fit(two_pattern_images(8), [&](const EpochReport& report) {
-    ++calls;
-    return report.epoch == 2 ? EpochDecision::kStop : EpochDecision::kContinue;
-  });
+  const FitSummary summary = model.fit(
+      two_pattern_images(8),
+      [&](const EpochReport& report) {
+        ++calls;
+        return report.epoch == 2 ? EpochDecision::kStop : EpochDecision::kContinue;
+      },
+      nullptr);
 
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(summary.epochs, 2);
   EXPECT_TRUE(summary.stopped_by_caller);
   EXPECT_FALSE(summary.stopped_early);
+}
+
+TEST(Vae, FitReportsImagesDoneAfterEveryBatch) {
+  Vae model(make_context(
+      {{"epochs", std::int64_t{2}},
+       {"batch_size", std::int64_t{4}},
+       {"patience", std::int64_t{0}}}));
+  std::vector<std::pair<std::int64_t, std::int64_t>> reports;
+
+  model.fit(two_pattern_images(10), nullptr, [&](std::int64_t done, std::int64_t total) {
+    reports.emplace_back(done, total);
+  });
+
+  // Batches of 4, 4 and 2 images in each of the two epochs.
+  const std::vector<std::pair<std::int64_t, std::int64_t>> expected = {
+      {4, 10}, {8, 10}, {10, 10}, {4, 10}, {8, 10}, {10, 10}};
+  EXPECT_EQ(reports, expected);
 }
 
 TEST(Vae, EarlyStoppingCountsEpochsWithoutImprovement) {
@@ -502,10 +526,13 @@ TEST(Vae, FitStopsEarlyWhenLossStalls) {
        {"batch_size", std::int64_t{8}}}));
   std::vector<double> losses;
 
-  const FitSummary summary = model.fit(two_pattern_images(8), [&](const EpochReport& report) {
-    losses.push_back(report.loss);
-    return EpochDecision::kContinue;
-  });
+  const FitSummary summary = model.fit(
+      two_pattern_images(8),
+      [&](const EpochReport& report) {
+        losses.push_back(report.loss);
+        return EpochDecision::kContinue;
+      },
+      nullptr);
 
   ASSERT_TRUE(summary.stopped_early);
   ASSERT_LT(summary.epochs, 40);
@@ -524,7 +551,7 @@ TEST(Vae, NanInputThrowsTrainingDiverged) {
   const at::Tensor before = model.encode(clean).mean;
 
   try {
-    model.fit(images, nullptr);
+    model.fit(images, nullptr, nullptr);
     FAIL() << "fit accepted NaN images";
   } catch (const TrainingDivergedError& error) {
     const std::string message = error.what();
@@ -539,7 +566,7 @@ TEST(Vae, WrongImageShapeThrowsConfigError) {
   const at::Tensor images = torch::rand({4, 3, 64, 64});
 
   try {
-    model.fit(images, nullptr);
+    model.fit(images, nullptr, nullptr);
     FAIL() << "fit accepted 3x64x64 images for mnist_small";
   } catch (const ConfigError& error) {
     const std::string message = error.what();

@@ -1,0 +1,166 @@
+// Runs genmem's modern Hopfield replay on the inputs that pytorch_reference.py --dump-replay
+// wrote, times it, and compares the recalled states with the reference's.
+//
+// Usage: replay_check FILE
+//
+// Reads FILE.json (sizes and parameters), FILE (float32 patterns [N, D], then cues [B, D]) and
+// FILE.states (the reference's float32 states [B, D]), all little-endian and C-order, as the
+// docstring of pytorch_reference.py describes. Prints one JSON object: the replay's name, wall
+// time of `recall`, cues per second, mean steps taken, the largest absolute difference from the
+// reference and the number of cues whose difference exceeds 1e-5.
+//
+// Exit status: 0 when every value is within 1e-5 of the reference, 1 when some are not, 2 when
+// an input is missing or malformed. The reference always runs the full number of steps, while
+// genmem stops a cue once its state is unchanged, so the two agree when every cue reaches a
+// fixed point. GENMEM_THREADS sets LibTorch's intra-op thread count (default 2).
+
+#include <bit>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <genmem/error.hpp>
+#include <genmem/parameters.hpp>
+#include <genmem/plugin.hpp>
+
+#include "benchmark_threads.hpp"
+#include "modern_hopfield.hpp"
+
+namespace {
+
+static_assert(
+    std::endian::native == std::endian::little,
+    "replay files are little-endian float32; this check reads them without byte swapping");
+
+constexpr double kTolerance = 1e-5;
+
+/// Sizes and parameters of one dumped replay, from FILE.json.
+struct ReplayDescription {
+  std::int64_t patterns = 0;
+  std::int64_t dim = 0;
+  std::int64_t cues = 0;
+  std::int64_t steps = 0;
+  double beta = 0.0;
+  std::string similarity_scale;
+  std::int64_t chunk_elements = 0;
+};
+
+ReplayDescription read_description(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    throw genmem::IoError(fmt::format(
+        "replay_check: cannot open '{}'. Write it with pytorch_reference.py --dump-replay.", path));
+  }
+  try {
+    const nlohmann::json json = nlohmann::json::parse(file);
+    ReplayDescription description;
+    description.patterns = json.at("patterns").get<std::int64_t>();
+    description.dim = json.at("dim").get<std::int64_t>();
+    description.cues = json.at("cues").get<std::int64_t>();
+    description.steps = json.at("steps").get<std::int64_t>();
+    description.beta = json.at("beta").get<double>();
+    description.similarity_scale = json.at("similarity_scale").get<std::string>();
+    description.chunk_elements = json.at("chunk_elements").get<std::int64_t>();
+    return description;
+  } catch (const nlohmann::json::exception& error) {
+    throw genmem::IoError(fmt::format("replay_check: '{}' is malformed: {}", path, error.what()));
+  }
+}
+
+/// Reads `rows x columns` little-endian float32 values from `path`, whose size must match.
+at::Tensor read_float32(const std::string& path, std::int64_t rows, std::int64_t columns) {
+  const std::uintmax_t expected = static_cast<std::uintmax_t>(rows * columns) * sizeof(float);
+  std::error_code error;
+  const std::uintmax_t actual = std::filesystem::file_size(path, error);
+  if (error) {
+    throw genmem::IoError(
+        fmt::format("replay_check: cannot read the size of '{}': {}", path, error.message()));
+  }
+  if (actual != expected) {
+    throw genmem::IoError(fmt::format(
+        "replay_check: '{}' has {} bytes but [{}, {}] float32 values need {}. Rerun "
+        "pytorch_reference.py --dump-replay with the sizes in the .json file.",
+        path,
+        actual,
+        rows,
+        columns,
+        expected));
+  }
+
+  at::Tensor values = at::empty({rows, columns}, at::kFloat);
+  std::ifstream file(path, std::ios::binary);
+  file.read(
+      reinterpret_cast<char*>(values.data_ptr<float>()), static_cast<std::streamsize>(expected));
+  if (!file) {
+    throw genmem::IoError(fmt::format("replay_check: reading '{}' failed.", path));
+  }
+  return values;
+}
+
+int run(const std::string& path) {
+  const ReplayDescription description = read_description(path + ".json");
+  const at::Tensor inputs =
+      read_float32(path, description.patterns + description.cues, description.dim);
+  const at::Tensor expected = read_float32(path + ".states", description.cues, description.dim);
+  at::set_num_threads(genmem::benchmarks::thread_count());
+
+  genmem::PluginContext context;
+  context.parameters = genmem::default_parameters(genmem::modern_hopfield_parameters());
+  context.parameters.set("beta", description.beta);
+  context.parameters.set("similarity_scale", description.similarity_scale);
+  context.parameters.set("max_steps", description.steps);
+  context.parameters.set("chunk_elements", description.chunk_elements);
+  genmem::ModernHopfield memory(context);
+  memory.store(inputs.narrow(0, 0, description.patterns));
+  const at::Tensor cues = inputs.narrow(0, description.patterns, description.cues);
+
+  const auto start = std::chrono::steady_clock::now();
+  const genmem::RecallResult result = memory.recall(cues, genmem::RecallOptions{});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const at::Tensor difference = (result.states - expected).abs().amax(/*dim=*/1);
+  const double max_difference = difference.max().item<double>();
+  const std::int64_t mismatched = (difference > kTolerance).sum().item<std::int64_t>();
+  const nlohmann::json report = {
+      {"name",
+       fmt::format(
+           "replay/N:{}/D:{}/cues:{}/steps:{}",
+           description.patterns,
+           description.dim,
+           description.cues,
+           description.steps)},
+      {"seconds", seconds},
+      {"cues_per_second", static_cast<double>(description.cues) / seconds},
+      {"mean_steps", result.steps.to(at::kDouble).mean().item<double>()},
+      {"threads", at::get_num_threads()},
+      {"max_abs_difference", max_difference},
+      {"mismatched_cues", mismatched},
+      {"tolerance", kTolerance},
+  };
+  std::cout << report.dump(2) << '\n';
+  return mismatched == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: replay_check FILE (written by pytorch_reference.py --dump-replay FILE)\n";
+    return 2;
+  }
+  try {
+    return run(argv[1]);
+  } catch (const genmem::Error& error) {
+    std::cerr << error.what() << '\n';
+    return 2;
+  }
+}
