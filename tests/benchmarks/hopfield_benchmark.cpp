@@ -1,9 +1,10 @@
 // Recall throughput of the modern Hopfield network with N = 10,000 stored random patterns.
 //
 // Arguments per case: pattern dimension D, number of cues, maximum update steps. The memory uses
-// the default parameters (beta = 20 scaled by 1/sqrt(D), tolerance 0). With uniform random
-// patterns and cues the softmax saturates after the first step, so each cue stops once its state
-// is unchanged, after about 3 steps on average. The `mean_steps` counter reports the steps taken.
+// the default parameters (beta = 20 scaled by 1/sqrt(D), tolerance 0, top_k = 8). With uniform
+// random patterns and cues the softmax saturates after the first step, so each cue stops once its
+// state is unchanged, after about 3 steps on average. The `mean_steps` counter reports the steps
+// taken.
 //
 // GENMEM_THREADS sets LibTorch's intra-op thread count (default 2). The D = 12,288 cases store
 // 10,000 x 12,288 float32 values, about 0.5 GB, and the process peaks at about 1.2 GB resident
@@ -59,6 +60,105 @@ BENCHMARK(BM_Recall)
     ->Args({784, 256, 10})
     ->Args({12'288, 64, 1})
     ->Args({12'288, 64, 10})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Recall with the top-k shortcut off (top_k = 0) and on (top_k = 8, the default). Arguments: D,
+// number of cues, top_k; at most 10 steps. The `top_k_share` counter is the share of cue updates
+// that took the shortcut. The D = 12,288 cases store as many values as the Shapes3D replay
+// (10,000 patterns of 64 x 64 x 3 values), with 512 cues in place of 10,000.
+void BM_RecallTopK(benchmark::State& state) {
+  const std::int64_t dim = state.range(0);
+  const std::int64_t cue_count = state.range(1);
+  const std::int64_t top_k = state.range(2);
+  at::set_num_threads(genmem::benchmarks::thread_count());
+  at::manual_seed(0);
+
+  genmem::PluginContext context;
+  context.parameters = genmem::default_parameters(genmem::modern_hopfield_parameters());
+  context.parameters.set("top_k", top_k);
+  genmem::ModernHopfield memory(context);
+  memory.store(at::rand({kStoredPatterns, dim}).mul_(2).sub_(1));
+  const at::Tensor cues = at::rand({cue_count, dim}).mul_(2).sub_(1);
+
+  double mean_steps = 0.0;
+  double top_k_share = 0.0;
+  for (auto _ : state) {
+    genmem::RecallResult result = memory.recall(cues, genmem::RecallOptions{});
+    benchmark::DoNotOptimize(result.states.data_ptr());
+    const double updates = result.steps.to(at::kDouble).sum().item<double>();
+    mean_steps = updates / static_cast<double>(cue_count);
+    top_k_share = static_cast<double>(memory.top_k_updates()) / updates;
+  }
+
+  state.counters["cues_per_second"] = benchmark::Counter(
+      static_cast<double>(cue_count * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["mean_steps"] = mean_steps;
+  state.counters["top_k_share"] = top_k_share;
+  state.counters["threads"] = static_cast<double>(at::get_num_threads());
+}
+
+BENCHMARK(BM_RecallTopK)
+    ->ArgNames({"D", "cues", "top_k"})
+    ->Args({784, 256, 0})
+    ->Args({784, 256, 8})
+    ->Args({12'288, 512, 0})
+    ->Args({12'288, 512, 8})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// One `top_k_mm_out` call, the second product of a recall step, on `rows` weight rows of which
+// `percent_passing` put all but about 1e-20 of their weight on one pattern. The others are softmax
+// weights of normal logits, or with `candidates` = 1 the same with one logit raised by 10, so
+// that their largest weight (about 0.5) makes them run top-k selection and then fail. Arguments:
+// D, rows, top_k, percent_passing, candidates. The minimum share is 0, so any passing row takes
+// the mixed path. Comparing with top_k = 0 (one plain product) gives the share of passing rows
+// at which the shortcut starts to pay, which sets `kTopKMinShare`.
+void BM_TopKProduct(benchmark::State& state) {
+  const std::int64_t dim = state.range(0);
+  const std::int64_t rows = state.range(1);
+  const std::int64_t top_k = state.range(2);
+  const std::int64_t passing = rows * state.range(3) / 100;
+  const bool candidates = state.range(4) == 1;
+  at::set_num_threads(genmem::benchmarks::thread_count());
+  at::manual_seed(0);
+
+  const at::Tensor patterns = at::rand({kStoredPatterns, dim});
+  at::Tensor logits = at::randn({rows, kStoredPatterns});
+  const at::Tensor peak_columns = at::randint(kStoredPatterns, {rows, 1});
+  at::Tensor peaks = at::full({rows, 1}, candidates ? 10.0 : 0.0);
+  peaks.narrow(0, 0, passing).fill_(60.0);
+  logits.scatter_add_(/*dim=*/1, peak_columns, peaks);
+  at::Tensor weights = at::softmax(logits, /*dim=*/1);
+  at::Tensor out = at::empty({rows, dim});
+
+  std::int64_t shortcut_rows = 0;
+  for (auto _ : state) {
+    shortcut_rows = genmem::top_k_mm_out(out, weights, patterns, top_k, 1e-7, /*min_share=*/0.0);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.counters["shortcut_rows"] = static_cast<double>(shortcut_rows);
+  state.counters["threads"] = static_cast<double>(at::get_num_threads());
+}
+
+BENCHMARK(BM_TopKProduct)
+    ->ArgNames({"D", "rows", "top_k", "percent_passing", "candidates"})
+    ->Args({784, 256, 0, 0, 0})
+    ->Args({784, 256, 8, 0, 0})
+    ->Args({784, 256, 8, 0, 1})
+    ->Args({784, 256, 8, 5, 0})
+    ->Args({784, 256, 8, 10, 0})
+    ->Args({784, 256, 8, 25, 0})
+    ->Args({784, 256, 8, 50, 0})
+    ->Args({784, 256, 8, 75, 0})
+    ->Args({784, 256, 8, 100, 0})
+    ->Args({12'288, 64, 0, 0, 0})
+    ->Args({12'288, 64, 8, 0, 1})
+    ->Args({12'288, 64, 8, 10, 0})
+    ->Args({12'288, 64, 8, 25, 0})
+    ->Args({12'288, 64, 8, 50, 0})
+    ->Args({12'288, 64, 8, 75, 0})
+    ->Args({12'288, 64, 8, 100, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -134,6 +134,89 @@ void require_file_layout(
   }
 }
 
+// Rows of a weight matrix that pass the top-k test, with their top-k weights and pattern indices.
+struct TopKRows {
+  // Row numbers, int64 `[P]`.
+  at::Tensor rows;
+  // The k largest weights of each row, `[P, k]`, in no particular order.
+  at::Tensor values;
+  // Pattern indices of `values`, int64 `[P, k]`.
+  at::Tensor indices;
+};
+
+// Returns the rows of `weights [B, N]` whose weights outside their k largest sum to at most
+// `tolerance`, or nothing when fewer than `min_rows` pass. `weights` is restored before return.
+std::optional<TopKRows> select_top_k_rows(
+    at::Tensor& weights, std::int64_t k, double tolerance, std::int64_t min_rows) {
+  // A row can pass only if its k largest weights sum to about 1 - tolerance, so its largest
+  // weight is at least (1 - tolerance) / k. This test costs one pass over the weights and
+  // spares top-k selection for rows that cannot pass. The 1% margin covers weight sums that
+  // rounding leaves below 1. A row wrongly skipped here only takes the full product.
+  const double min_largest = 0.99 * (1.0 - tolerance) / static_cast<double>(k);
+  const at::Tensor candidates =
+      (at::amax(weights, /*dim=*/{1}) >= min_largest).nonzero().squeeze(1);
+  if (candidates.size(0) < min_rows) {
+    return std::nullopt;
+  }
+
+  // Sum the weights outside the top k by zeroing the top k in place and restoring them after.
+  // Subtracting the top-k sum from the row sum instead would lose the tail to cancellation,
+  // because a float32 sum near 1 has rounding errors of 6e-8 and more, as large as the default
+  // tolerance.
+  const bool all_candidates = candidates.size(0) == weights.size(0);
+  at::Tensor candidate_weights = all_candidates ? weights : weights.index_select(0, candidates);
+  auto [values, indices] =
+      at::topk(candidate_weights, k, /*dim=*/1, /*largest=*/true, /*sorted=*/false);
+  candidate_weights.scatter_(/*dim=*/1, indices, 0.0);
+  const at::Tensor tail = candidate_weights.sum(/*dim=*/1);
+  if (all_candidates) {
+    weights.scatter_(/*dim=*/1, indices, values);
+  }
+
+  const at::Tensor passed = (tail <= tolerance).nonzero().squeeze(1);
+  if (passed.size(0) < min_rows) {
+    return std::nullopt;
+  }
+  if (passed.size(0) == candidates.size(0)) {
+    return TopKRows{candidates, values, indices};
+  }
+  return TopKRows{
+      candidates.index_select(0, passed),
+      values.index_select(0, passed),
+      indices.index_select(0, passed)};
+}
+
+// Writes sum_i values[r, i] * patterns[indices[r, i]] into row `selected.rows[r]` of `out`, as a
+// batched [1, k] x [k, D] product. `in_order` is true when `selected.rows` is 0, 1, ... B - 1. Each
+// block gathers at most `max_gathered_rows` pattern rows, or k when that is smaller.
+void sum_top_k_patterns(
+    at::Tensor& out,
+    const at::Tensor& patterns,
+    const TopKRows& selected,
+    bool in_order,
+    std::int64_t max_gathered_rows) {
+  const std::int64_t count = selected.rows.size(0);
+  const std::int64_t k = selected.values.size(1);
+  const std::int64_t dim = patterns.size(1);
+  // Blocks are as large as allowed, because each ATen call starts a parallel region, which has a
+  // cost.
+  const std::int64_t block = std::max<std::int64_t>(1, max_gathered_rows / k);
+  for (std::int64_t start = 0; start < count; start += block) {
+    const std::int64_t length = std::min(block, count - start);
+    const at::Tensor gathered =
+        patterns.index_select(0, selected.indices.narrow(0, start, length).reshape({-1}))
+            .view({length, k, dim});
+    const at::Tensor block_values = selected.values.narrow(0, start, length).unsqueeze(1);
+    if (in_order) {
+      at::Tensor target = out.narrow(0, start, length).unsqueeze(1);
+      at::bmm_out(target, block_values, gathered);
+    } else {
+      out.index_copy_(
+          0, selected.rows.narrow(0, start, length), at::bmm(block_values, gathered).squeeze(1));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<ParameterSpec> modern_hopfield_parameters() {
@@ -177,6 +260,24 @@ std::vector<ParameterSpec> modern_hopfield_parameters() {
           {"float32", "float64"},
           "number format of the stored patterns and of recall. The original code computed in "
           "float64; float32 halves the memory. Recalled states are float32 either way"),
+      int_parameter(
+          "top_k",
+          8,
+          0.0,
+          std::nullopt,
+          "number of largest retrieval weights from which a step computes a cue's next state "
+          "when the other weights sum to at most top_k_tolerance. 0 always uses all stored "
+          "patterns",
+          "patterns"),
+      float_parameter(
+          "top_k_tolerance",
+          1e-7,
+          0.0,
+          1.0,
+          "largest total retrieval weight outside the top_k largest at which a step uses only "
+          "those top_k patterns. Each value of the next state then differs from the product "
+          "over all patterns by at most this times the largest absolute stored value, which is "
+          "at most the largest pattern norm"),
   };
 }
 
@@ -227,6 +328,44 @@ at::Tensor& separate_(at::Tensor& logits, Separation separation) {
   return logits.sub_(threshold).clamp_min_(0).square_();
 }
 
+std::int64_t top_k_mm_out(
+    at::Tensor& out,
+    at::Tensor& weights,
+    const at::Tensor& patterns,
+    std::int64_t top_k,
+    double tolerance,
+    double min_share) {
+  const std::int64_t rows = weights.size(0);
+  const std::int64_t count = patterns.size(0);
+  const std::int64_t k = std::min(top_k, count);
+  if (k == 0 || k == count || rows == 0) {
+    at::mm_out(out, weights, patterns);
+    return 0;
+  }
+
+  const auto min_rows = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(min_share * static_cast<double>(rows))));
+  const std::optional<TopKRows> selected = select_top_k_rows(weights, k, tolerance, min_rows);
+  if (!selected) {
+    at::mm_out(out, weights, patterns);
+    return 0;
+  }
+
+  // The gathered patterns take no more memory than the larger of `weights` and `out`.
+  const std::int64_t passed_count = selected->rows.size(0);
+  const std::int64_t dim = patterns.size(1);
+  const std::int64_t max_gathered_rows = rows * std::max(count, dim) / dim;
+  sum_top_k_patterns(out, patterns, *selected, passed_count == rows, max_gathered_rows);
+
+  if (passed_count < rows) {
+    at::Tensor remaining = at::ones({rows}, weights.options().dtype(at::kBool));
+    remaining.index_fill_(0, selected->rows, false);
+    const at::Tensor remaining_rows = remaining.nonzero().squeeze(1);
+    out.index_copy_(0, remaining_rows, at::mm(weights.index_select(0, remaining_rows), patterns));
+  }
+  return passed_count;
+}
+
 at::Tensor separation_entropy(const at::Tensor& weights, Separation separation) {
   switch (separation) {
     case Separation::kSoftmax:
@@ -261,6 +400,8 @@ ModernHopfield::ModernHopfield(
   tolerance_ = parameters.get_float("tolerance");
   chunk_elements_ = parameters.get_int("chunk_elements");
   dtype_ = parameters.get_string("precision") == "float64" ? at::kDouble : at::kFloat;
+  top_k_ = parameters.get_int("top_k");
+  top_k_tolerance_ = parameters.get_float("top_k_tolerance");
 }
 
 at::Tensor ModernHopfield::patterns() const {
@@ -426,6 +567,7 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
         fmt::format("{} recall: cues contain NaN or infinite values. Pass finite cues.", name_));
   }
 
+  top_k_updates_ = 0;
   const std::int64_t batch = initial.size(0);
   const at::TensorOptions index_options = initial.options().dtype(at::kLong);
   RecallResult result;
@@ -448,7 +590,11 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
       at::empty({chunk, size()}, initial.options())};
   for (std::int64_t start = 0; start < batch; start += chunk) {
     const std::int64_t length = std::min(chunk, batch - start);
-    recall_chunk(initial.narrow(0, start, length), start, max_steps, workspace, result);
+    top_k_updates_ +=
+        recall_chunk(initial.narrow(0, start, length), start, max_steps, workspace, result);
+    if (options.on_progress) {
+      options.on_progress(start + length, batch);
+    }
   }
 
   if (options.record_energy) {
@@ -461,12 +607,13 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   return result;
 }
 
-void ModernHopfield::recall_chunk(
+std::int64_t ModernHopfield::recall_chunk(
     const at::Tensor& cues,
     std::int64_t first_row,
     std::int64_t max_steps,
     RecallWorkspace& workspace,
     RecallResult& result) const {
+  std::int64_t top_k_updates = 0;
   const bool record_energy = result.energy.defined();
   const double beta_eff = effective_beta();
   const at::Tensor transposed = patterns_.t();
@@ -487,11 +634,11 @@ void ModernHopfield::recall_chunk(
 
     // Ramsauer et al. 2020, Eq. 3: one retrieval step, xi_new = X^T softmax(beta_eff X xi),
     // or sparsemax or 1.5-entmax in place of softmax. Each subtracts the row's maximum first,
-    // so large logits do not overflow.
+    // so large logits do not overflow. Rows with concentrated weights take the top-k shortcut.
     at::mm_out(weights, state, transposed);
     weights.mul_(beta_eff);
     separate_(weights, separation_);
-    at::mm_out(next, weights, patterns_);
+    top_k_updates += top_k_mm_out(next, weights, patterns_, top_k_, top_k_tolerance_);
 
     // The old state is no longer needed, so its buffer takes |xi_new - xi_old|.
     at::sub_out(state, next, state).abs_();
@@ -512,7 +659,7 @@ void ModernHopfield::recall_chunk(
     result.steps.index_fill_(0, finished_rows, step);
     result.converged.index_fill_(0, finished_rows, true);
     if (done_count == active) {
-      return;
+      return top_k_updates;
     }
 
     // Drop the converged cues so that later steps compute only the active ones.
@@ -522,6 +669,7 @@ void ModernHopfield::recall_chunk(
   }
 
   result.states.index_copy_(0, active_rows, workspace.state.narrow(0, 0, active_rows.size(0)));
+  return top_k_updates;
 }
 
 std::string ModernHopfield::file_kind() const {
