@@ -40,18 +40,34 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-nlohmann::json read_json(const fs::path& path) {
+// Reads a JSON object; a missing file reads as an empty object. `fix` says what to do when the
+// file is not a valid JSON object.
+nlohmann::json read_json(const fs::path& path, const std::string& fix) {
   if (!fs::exists(path)) {
     return nlohmann::json::object();
   }
+  nlohmann::json value;
   try {
-    return nlohmann::json::parse(read_text(path));
+    value = nlohmann::json::parse(read_text(path));
   } catch (const nlohmann::json::exception& error) {
-    throw IoError(fmt::format(
-        "'{}' is not valid JSON ({}); restore it or delete it to leave it out of the report",
-        path.string(),
-        error.what()));
+    throw IoError(fmt::format("'{}' is not valid JSON ({}); {}", path.string(), error.what(), fix));
   }
+  if (!value.is_object() && !value.is_array()) {
+    throw IoError(fmt::format("'{}' contains no JSON object or array; {}", path.string(), fix));
+  }
+  return value;
+}
+
+// Returns the entry `key` of a JSON object as text, or `fallback` when it is absent.
+std::string text_of(const nlohmann::json& object, const char* key, const std::string& fallback) {
+  if (!object.is_object() || !object.contains(key) || object[key].is_null()) {
+    return fallback;
+  }
+  const nlohmann::json& value = object[key];
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  return value.dump();
 }
 
 // A CSV file as rows of fields. Fields may be quoted with ", with "" for a quote inside.
@@ -324,13 +340,14 @@ bool has_extension(const std::vector<fs::path>& files, const std::string& extens
   });
 }
 
-// Groups the files of `folder` (relative `under`) into figures by stem, sorted by stem.
+// Groups the files of `folder` (relative `under`) into figures by stem, sorted by stem. Empty
+// files, such as the image a failed gnuplot script leaves, are left out.
 std::vector<Figure> find_figures(const fs::path& root, const fs::path& under) {
   std::map<std::string, std::vector<fs::path>> by_stem;
   std::error_code error;
   for (fs::directory_iterator it(root / under, error), end; !error && it != end;
        it.increment(error)) {
-    if (!it->is_regular_file()) {
+    if (!it->is_regular_file() || it->file_size() == 0) {
       continue;
     }
     const fs::path name = it->path().filename();
@@ -454,8 +471,13 @@ void redraw_scripts(const fs::path& folder) {
   }
   std::sort(scripts.begin(), scripts.end());
   for (const auto& script : scripts) {
-    if (!render_plot(script)) {
-      return;
+    try {
+      if (!render_plot(script)) {
+        return;
+      }
+    } catch (const IoError& error) {
+      // One broken script, such as a user's edit, leaves the other plots to be drawn.
+      spdlog::warn("{}; the report shows the plot's last good image, if any", error.what());
     }
   }
 }
@@ -465,7 +487,10 @@ void redraw_scripts(const fs::path& folder) {
 // edits to it survive `genmem report`.
 void draw_training_curves(const fs::path& run_dir, const std::string& title) {
   const fs::path metrics = run_dir / "metrics.csv";
-  if (!fs::exists(metrics) || fs::exists(run_dir / "figures" / "training_curves.gp")) {
+  const fs::path figures = run_dir / "figures";
+  if (!fs::exists(metrics)
+      || (fs::exists(figures / "training_curves.gp")
+          && fs::exists(figures / "training_curves.dat"))) {
     return;
   }
   const CsvRows rows = parse_csv(read_text(metrics));
@@ -553,7 +578,12 @@ void draw_training_curves(const fs::path& run_dir, const std::string& title) {
 // evaluate step's does.
 void draw_latent_map(const fs::path& run_dir, const std::string& title) {
   const fs::path points = run_dir / "latent_map.csv";
-  if (!fs::exists(points) || fs::exists(run_dir / "figures" / "latent_map.gp")) {
+  const fs::path figures = run_dir / "figures";
+  if (!fs::exists(points) || fs::exists(figures / "latent_map.gp")) {
+    return;
+  }
+  // Drawing first removes the old image, which a run of an earlier genmem drew without gnuplot.
+  if (!gnuplot_available() && fs::exists(figures / "latent_map.png")) {
     return;
   }
   const CsvRows rows = parse_csv(read_text(points));
@@ -567,7 +597,8 @@ void draw_latent_map(const fs::path& run_dir, const std::string& title) {
     const auto px = to_number(rows[r][0]);
     const auto py = to_number(rows[r][1]);
     const auto label = to_number(rows[r][2]);
-    if (px && py && label) {
+    // Labels are class indices: whole numbers well inside the range of int64.
+    if (px && py && label && *label == std::floor(*label) && std::abs(*label) < 1e15) {
       x.push_back(*px);
       y.push_back(*py);
       labels.push_back(static_cast<std::int64_t>(*label));
@@ -591,7 +622,10 @@ void draw_latent_map(const fs::path& run_dir, const std::string& title) {
 std::string file_list(const fs::path& root) {
   std::vector<std::pair<fs::path, std::uintmax_t>> files;
   std::error_code error;
-  for (fs::recursive_directory_iterator it(root, error), end; !error && it != end;
+  for (fs::recursive_directory_iterator
+           it(root, fs::directory_options::skip_permission_denied, error),
+       end;
+       !error && it != end;
        it.increment(error)) {
     if (it->is_regular_file() && it->path().filename() != "report.html") {
       files.emplace_back(fs::relative(it->path(), root), it->file_size());
@@ -631,6 +665,20 @@ void check_folder(const fs::path& folder, const char* marker, const char* made_b
   }
 }
 
+// A comparison's run lives in <comparison>/<variant>/seed-<s>, and its record may name it with
+// another prefix. Returns "<variant>/seed-<s>", or nothing when the record names no such folder.
+std::optional<fs::path> run_folder_in_comparison(const nlohmann::json& run) {
+  const fs::path folder = text_of(run, "folder", "");
+  const fs::path variant = folder.parent_path().filename();
+  const fs::path seed = folder.filename();
+  for (const fs::path& part : {variant, seed}) {
+    if (part.empty() || part == "." || part == "..") {
+      return std::nullopt;
+    }
+  }
+  return variant / seed;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> headline_numbers(const nlohmann::json& summary) {
@@ -645,11 +693,19 @@ bool is_comparison_folder(const fs::path& folder) {
 
 fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
   check_folder(run_dir, "manifest.json", "genmem run");
-  const nlohmann::json manifest = read_json(run_dir / "manifest.json");
-  const nlohmann::json summary = read_json(run_dir / "summary.json");
+  const nlohmann::json manifest = read_json(
+      run_dir / "manifest.json",
+      "genmem run writes it at the start and end of every run, so restore it from a copy");
+  if (!manifest.is_object()) {
+    throw IoError(fmt::format(
+        "'{}' is not the JSON object genmem run writes; restore it from a copy",
+        (run_dir / "manifest.json").string()));
+  }
+  const nlohmann::json summary = read_json(
+      run_dir / "summary.json", "restore it, or delete it to leave the headline numbers out");
   ScenarioInfo scenario = read_scenario_info(run_dir / "scenario.toml");
   if (scenario.name.empty()) {
-    scenario.name = manifest.value("scenario", run_dir.filename().string());
+    scenario.name = text_of(manifest, "scenario", run_dir.filename().string());
   }
 
   fs::create_directories(run_dir / "figures");
@@ -664,21 +720,21 @@ fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
   if (!scenario.description.empty()) {
     html += fmt::format("<p>{}</p>\n", escape(scenario.description));
   }
-  const std::string status = manifest.value("status", "unknown");
+  const std::string status = text_of(manifest, "status", "unknown");
   html += fmt::format(
       "<p class=\"meta\">Run folder {} · status {} · started {} · wall time {} · seed {}</p>\n",
       escape(fs::absolute(run_dir).lexically_normal().string()),
       escape(status),
-      escape(manifest.value("started", "?")),
-      manifest.contains("wall_seconds")
+      escape(text_of(manifest, "started", "?")),
+      manifest.contains("wall_seconds") && manifest["wall_seconds"].is_number()
           ? fmt::format("{:.1f} s", manifest["wall_seconds"].get<double>())
           : std::string("?"),
-      manifest.contains("seed") ? manifest["seed"].dump() : std::string("?"));
+      escape(text_of(manifest, "seed", "?")));
   if (manifest.contains("error")) {
     html += fmt::format(
         "<p class=\"failed\">The run {}: {}</p>\n",
         escape(status),
-        escape(manifest["error"].get<std::string>()));
+        escape(text_of(manifest, "error", "")));
   }
   html +=
       "<nav><a href=\"#headline\">Headline numbers</a><a href=\"#figures\">Figures</a>"
@@ -729,11 +785,14 @@ fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
       environment.emplace_back(key, format_value(manifest[key]));
     }
   }
-  for (const auto& plugin : manifest.value("plugins", nlohmann::json::array())) {
+  const nlohmann::json& plugins = manifest.contains("plugins") && manifest["plugins"].is_array()
+      ? manifest["plugins"]
+      : nlohmann::json::array();
+  for (const auto& plugin : plugins) {
     environment.emplace_back(
-        "plugin (" + plugin.value("role", "?") + ")",
-        plugin.value("plugin", "?") + " " + plugin.value("version", "?") + ", "
-            + plugin.value("file", "?"));
+        "plugin (" + text_of(plugin, "role", "?") + ")",
+        text_of(plugin, "plugin", "?") + " " + text_of(plugin, "version", "?") + ", "
+            + text_of(plugin, "file", "?"));
   }
   html +=
       "<p>From " + link("manifest.json", "manifest.json") + ".</p>\n" + table_of_pairs(environment);
@@ -753,11 +812,14 @@ fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
 
 fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw) {
   check_folder(compare_dir, "comparison.csv", "genmem compare");
-  const nlohmann::json record = read_json(compare_dir / "comparison.json");
+  const nlohmann::json record = read_json(
+      compare_dir / "comparison.json", "run the same genmem compare command again to rewrite it");
   // Older comparisons stored the list of runs alone.
-  const nlohmann::json runs = record.is_array() ? record : record.value("runs", nlohmann::json());
+  const nlohmann::json runs = record.is_array()              ? record
+      : record.contains("runs") && record["runs"].is_array() ? record["runs"]
+                                                             : nlohmann::json::array();
   const std::string name = record.is_object()
-      ? record.value("scenario", compare_dir.filename().string())
+      ? text_of(record, "scenario", compare_dir.filename().string())
       : compare_dir.filename().string();
 
   // values[metric][variant] over seeds, in the order variants first appear.
@@ -783,22 +845,25 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
     }
     values[metric][variant].push_back(*value);
   }
-  if (record.is_object() && record.contains("metrics")) {
-    metrics = record["metrics"].get<std::vector<std::string>>();
+  if (record.is_object() && record.contains("metrics") && record["metrics"].is_array()) {
+    metrics.clear();
+    for (const auto& metric : record["metrics"]) {
+      if (metric.is_string()) {
+        metrics.push_back(metric.get<std::string>());
+      }
+    }
   }
 
   if (redraw == PlotRedraw::kAll) {
     redraw_scripts(compare_dir / "plots");
   }
   for (const auto& run : redraw == PlotRedraw::kAll ? runs : nlohmann::json::array()) {
-    const fs::path folder = fs::path(run.value("folder", ""));
-    // Each run lives in <comparison>/<variant>/seed-<s>; the record may hold another prefix.
-    const fs::path inside = compare_dir / folder.parent_path().filename() / folder.filename();
-    if (fs::exists(inside / "manifest.json")) {
+    const auto relative = run_folder_in_comparison(run);
+    if (relative && fs::exists(compare_dir / *relative / "manifest.json")) {
       try {
-        write_run_report(inside, redraw);
-      } catch (const Error& error) {
-        spdlog::warn("no report for '{}': {}", inside.string(), error.what());
+        write_run_report(compare_dir / *relative, redraw);
+      } catch (const std::exception& error) {
+        spdlog::warn("no report for '{}': {}", (compare_dir / *relative).string(), error.what());
       }
     }
   }
@@ -854,16 +919,15 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
       "<h2 id=\"runs\">Runs</h2>\n<table>\n<tr><th>variant</th><th>seed</th><th>status</th>"
       "<th>report</th><th>error</th></tr>\n";
   for (const auto& run : runs) {
-    const fs::path folder = fs::path(run.value("folder", ""));
-    const fs::path relative = folder.parent_path().filename() / folder.filename();
-    const bool has_report = fs::exists(compare_dir / relative / "report.html");
+    const fs::path relative = run_folder_in_comparison(run).value_or(fs::path());
+    const bool has_report = !relative.empty() && fs::exists(compare_dir / relative / "report.html");
     html += fmt::format(
         "<tr><td>{}</td><td class=\"number\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        escape(run.value("variant", "?")),
-        run.contains("seed") ? run["seed"].dump() : std::string("?"),
-        escape(run.value("status", "?")),
+        escape(text_of(run, "variant", "?")),
+        escape(text_of(run, "seed", "?")),
+        escape(text_of(run, "status", "?")),
         has_report ? link(relative / "report.html", relative.string()) : escape(relative.string()),
-        escape(run.value("error", "")));
+        escape(text_of(run, "error", "")));
   }
   html += "</table>\n<h2 id=\"files\">Files</h2>\n";
   for (const char* file : {"comparison.csv", "comparison.md", "comparison.json"}) {

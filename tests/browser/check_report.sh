@@ -13,6 +13,8 @@ if [[ $# -lt 2 || $# -gt 3 ]]; then
   exit 2
 fi
 report=$(realpath "$1")
+# The page's address: characters that mean something in a URL are percent-encoded.
+url="file://$(printf '%s' "$report" | sed -e 's/%/%25/g' -e 's/#/%23/g' -e 's/?/%3F/g' -e 's/ /%20/g')"
 screenshot=$(realpath -m "$2")
 height=${3:-3000}
 [[ -f "$report" ]] || { echo "check_report: no such file: $1" >&2; exit 2; }
@@ -31,7 +33,7 @@ flags=(--headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$wo
 # The page's own script records the image counts on <body> once everything has loaded. Virtual
 # time lets the load event fire before the DOM is printed.
 timeout 120 "$browser" "${flags[@]}" --enable-logging=stderr --v=0 --virtual-time-budget=10000 \
-  --dump-dom "file://$report" >"$work/dom.html" 2>"$work/log.txt" || {
+  --dump-dom "$url" >"$work/dom.html" 2>"$work/log.txt" || {
   echo "check_report: Chromium failed on $report; its log:" >&2
   grep -v dbus "$work/log.txt" | tail -n 20 >&2
   exit 1
@@ -59,7 +61,7 @@ if grep -q ':CONSOLE' "$work/log.txt"; then
 fi
 
 mkdir -p "$(dirname "$screenshot")"
-timeout 120 "$browser" "${flags[@]}" --screenshot="$screenshot" "file://$report" \
+timeout 120 "$browser" "${flags[@]}" --screenshot="$screenshot" "$url" \
   >/dev/null 2>"$work/shot.txt" || {
   echo "check_report: Chromium could not save the screenshot; its log:" >&2
   grep -v dbus "$work/shot.txt" | tail -n 20 >&2

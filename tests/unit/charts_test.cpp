@@ -871,7 +871,8 @@ TEST(ChartRenderPlot, RunsInScriptFolderWithNullInput) {
     return text.substr(0, text.find('\n'));
   };
   EXPECT_EQ(fs::canonical(first_line(dir / "cwd.txt")), fs::canonical(dir / "figures"));
-  EXPECT_EQ(first_line(dir / "argument.txt"), "plot.gp");
+  // The script is passed as ./plot.gp, so a name such as -h.gp is not read as an option.
+  EXPECT_EQ(first_line(dir / "argument.txt"), "./plot.gp");
   EXPECT_EQ(first_line(dir / "stdin.txt"), "/dev/null");
 }
 
@@ -907,7 +908,7 @@ TEST(ChartRenderPlot, BrokenScriptThrowsIoError) {
     ADD_FAILURE() << "expected IoError";
   } catch (const IoError& error) {
     EXPECT_THAT(error.what(), HasSubstr((dir / "broken.gp").string()));
-    EXPECT_THAT(error.what(), HasSubstr("\"broken.gp\" line 3:"));
+    EXPECT_THAT(error.what(), HasSubstr("\"./broken.gp\" line 3:"));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -223,6 +224,63 @@ TEST(Report, CorruptSummaryNamesTheFile) {
   EXPECT_FALSE(fs::exists(run / "report.html"));
 }
 
+TEST(Report, UnexpectedManifestFieldsStillReport) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  write_fixture_run(run);
+  write_text(
+      run / "manifest.json",
+      R"({"scenario": "fixture", "status": 3, "seed": "<b>7</b>", "wall_seconds": "237",
+          "error": ["a"], "plugins": [1, 2]})");
+  const std::string html = read_text(write_run_report(run, PlotRedraw::kReportPlots));
+  EXPECT_THAT(html, HasSubstr("status 3"));
+  EXPECT_THAT(html, HasSubstr("seed &lt;b&gt;7&lt;/b&gt;"));
+  EXPECT_THAT(html, Not(HasSubstr("<b>7</b>")));
+  EXPECT_THAT(html, HasSubstr("wall time ?"));
+
+  write_text(run / "manifest.json", "[1, 2]");
+  try {
+    write_run_report(run, PlotRedraw::kReportPlots);
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("is not the JSON object genmem run writes"));
+  }
+}
+
+TEST(Report, BrokenScriptLeavesOtherPlotsDrawn) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  write_fixture_run(run);
+  write_run_report(run, PlotRedraw::kAll);
+  ASSERT_TRUE(fs::exists(run / "figures" / "latent_map.svg"));
+  // gnuplot empties the SVG of a script that fails; the report then shows its PNG.
+  write_text(run / "figures" / "aaa_broken.gp", "set output 'aaa_broken.svg'\nplot nonsense(\n");
+  write_png(run / "figures" / "aaa_broken.png", 10, 10);
+  fs::remove(run / "figures" / "latent_map.svg");
+
+  const std::string html = read_text(write_run_report(run, PlotRedraw::kAll));
+  EXPECT_TRUE(fs::exists(run / "figures" / "latent_map.svg"));
+  EXPECT_THAT(html, HasSubstr("src=\"figures/aaa_broken.png\""));
+  EXPECT_THAT(html, Not(HasSubstr("src=\"figures/aaa_broken.svg\"")));
+  expect_references_exist(run, html);
+}
+
+TEST(Report, LatentMapSkipsLabelsThatAreNotClasses) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  write_fixture_run(run);
+  write_text(run / "latent_map.csv", "x,y,label\n0,0,0\n1,1,2.7\n2,2,1e30\n3,3,1\n");
+  write_run_report(run, PlotRedraw::kReportPlots);
+  // Two points remain, labelled 0 and 1, each with its own legend entry.
+  const std::string data = read_text(run / "figures" / "latent_map.dat");
+  EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), 3);
+  const std::string script = read_text(run / "figures" / "latent_map.gp");
+  EXPECT_THAT(script, HasSubstr("title 'label 0'"));
+  EXPECT_THAT(script, HasSubstr("title 'label 1'"));
+  EXPECT_THAT(script, Not(HasSubstr("title 'label 2'")));
+  EXPECT_THAT(script, Not(HasSubstr("-9223372036854775808")));
+}
+
 TEST(Report, ComparisonReportTabulatesMeansAndLinksRuns) {
   TempDir dir;
   const fs::path compare = dir / "cmp";
@@ -259,6 +317,15 @@ TEST(Report, ComparisonReportTabulatesMeansAndLinksRuns) {
   EXPECT_TRUE(fs::exists(compare / "plugin-a" / "seed-2" / "report.html"));
   expect_references_exist(compare, html);
   EXPECT_FALSE(is_comparison_folder(compare / "plugin-a" / "seed-1"));
+
+  // A record naming a folder outside the comparison is neither followed nor linked.
+  write_fixture_run(dir / "victim");
+  write_text(
+      compare / "comparison.json",
+      R"({"runs": [{"variant": "v", "seed": 1, "folder": "../../victim", "status": "completed"}]})");
+  const std::string outside = read_text(write_comparison_report(compare, PlotRedraw::kAll));
+  EXPECT_FALSE(fs::exists(dir / "victim" / "report.html"));
+  EXPECT_THAT(outside, Not(HasSubstr("victim/report.html")));
 }
 
 }  // namespace

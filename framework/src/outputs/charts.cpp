@@ -645,7 +645,8 @@ std::optional<ProcessResult> run_gnuplot(
   posix_spawnattr_setsigdefault(&resources.attributes, &all_signals);
 
   const std::string program_text = program.string();
-  const std::string script_text = script_name.string();
+  // "./" keeps a script named like an option, such as "-h.gp", from being read as one.
+  const std::string script_text = (fs::path(".") / script_name).string();
   std::vector<char*> arguments = {
       const_cast<char*>(program_text.c_str()), const_cast<char*>(script_text.c_str()), nullptr};
   pid_t child = 0;
