@@ -1,6 +1,7 @@
 #include "runner.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 #include <ATen/ATen.h>
@@ -69,6 +70,9 @@ nlohmann::json base_manifest(const Scenario& scenario, const nlohmann::json& plu
       {"compiler", GENMEM_COMPILER},
       {"seed", scenario.seed},
       {"threads", scenario.threads},
+      // How idle OpenMP threads wait changes the speed, not the results (see main.cpp).
+      {"omp_wait_policy",
+       std::getenv("OMP_WAIT_POLICY") != nullptr ? std::getenv("OMP_WAIT_POLICY") : ""},
       {"device", scenario.device},
       {"plugins", plugins},
       {"started", utc_now()},

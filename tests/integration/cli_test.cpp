@@ -314,6 +314,26 @@ TEST(Cli, RunEndsWithHeadlineNumbersAndReport) {
   EXPECT_THAT(read_text(dir / "run/figures/training_curves.svg"), HasSubstr("Restyled curves"));
 }
 
+TEST(Cli, OpenMpThreadsWaitPassivelyUnlessSet) {
+  TempDir dir;
+  write_text(
+      dir / "small.toml",
+      "[data]\nsource = \"mnist\"\ndir = \"" + (kSource / "data").string()
+          + "\"\ntrain_items = 50\ntest_items = 2\n\n[models.hippocampus]\n"
+            "plugin = \"modern_hopfield\"\n\n[[steps]]\nrun = \"store\"\n\n[[steps]]\n"
+            "run = \"replay\"\ncues = 5\n");
+  const auto policy_of = [&](const std::string& environment, const std::string& name) {
+    const std::string command = environment + " " + GENMEM_PROGRAM + " run "
+        + (dir / "small.toml").string() + " -q --output " + (dir / name).string()
+        + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return nlohmann::json::parse(read_text(dir / name / "manifest.json"))["omp_wait_policy"];
+  };
+  // genmem starts itself again with the passive policy, and keeps a policy the user set.
+  EXPECT_EQ(policy_of("env -u OMP_WAIT_POLICY", "unset"), "PASSIVE");
+  EXPECT_EQ(policy_of("env OMP_WAIT_POLICY=ACTIVE", "active"), "ACTIVE");
+}
+
 TEST(Cli, ReportOfAFolderThatIsNotARunFails) {
   TempDir dir;
   const Result missing = run_genmem("report " + (dir / "nowhere").string());
