@@ -40,8 +40,8 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-// Reads a JSON object; a missing file reads as an empty object. `fix` says what to do when the
-// file is not a valid JSON object.
+// Reads a JSON object or array, and returns an empty object for a missing file. `fix` is the
+// advice the error gives when the file is not valid JSON.
 nlohmann::json read_json(const fs::path& path, const std::string& fix) {
   if (!fs::exists(path)) {
     return nlohmann::json::object();

@@ -9,7 +9,7 @@
 
 namespace genmem {
 
-/// Which plots a report draws again.
+/// The set of plots a report draws again.
 enum class PlotRedraw {
   /// Draws only the plots the report makes itself (training curves, latent map), as a run does
   /// when it ends: the steps have drawn theirs already.

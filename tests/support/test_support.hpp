@@ -47,8 +47,8 @@ inline std::string read_text(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-/// Every `src` and `href` of an HTML page that is not an anchor, percent-decoded: the files a
-/// report refers to, relative to the page.
+/// Returns every `src` and `href` of an HTML page that is not an anchor, percent-decoded: the
+/// files a report refers to, relative to the page.
 inline std::set<std::string> page_references(const std::string& html) {
   std::set<std::string> found;
   const std::regex attribute(R"re((?:src|href)="([^"#][^"]*)")re");

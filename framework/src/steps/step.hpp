@@ -19,7 +19,7 @@ class Step {
   virtual void run(RunContext& context) = 0;
 };
 
-/// What a figure a step writes shows. `stem` is the file name under `figures/` without its
+/// A caption for a figure a step writes. `stem` is the file name under `figures/` without its
 /// extension, and may hold `*` wildcards (for example `imagination_*`).
 struct FigureCaption {
   std::string stem;
