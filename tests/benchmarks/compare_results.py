@@ -2,7 +2,7 @@
 """Print one Markdown table comparing genmem's benchmark results with the PyTorch reference's.
 
 Inputs are the JSON files of genmem's Google Benchmark programs (--benchmark_format=json), of
-pytorch_reference.py --json and, optionally, of replay_check. Each row is one figure with genmem's
+one or more runs of pytorch_reference.py --json and, optionally, of replay_check for each replay. Each row is one figure with genmem's
 value, PyTorch's value and the ratio genmem / PyTorch. Every figure is a rate, so a ratio above 1
 means genmem is faster. For each VAE, one more row gives the training GFLOP/s as a share of the
 best sgemm rate that the reference measured in the same run.
@@ -26,6 +26,7 @@ RATE_FIELDS = {
     "recall_matmul": ("gflop_per_second", "GFLOP_per_second", "GFLOP/s"),
     "vae_train": ("images_per_second", "images_per_second", "images/s"),
     "replay": ("cues_per_second", "cues_per_second", "cues/s"),
+    "replay_images": ("cues_per_second", "cues_per_second", "cues/s"),
     "sgemm": ("gflop_per_second", None, "GFLOP/s"),
 }
 
@@ -40,9 +41,15 @@ def parse_arguments(argv):
         help="JSON output of hopfield_benchmark and vae_benchmark",
     )
     parser.add_argument(
-        "--reference", required=True, metavar="FILE", help="JSON output of pytorch_reference.py"
+        "--reference",
+        required=True,
+        nargs="+",
+        metavar="FILE",
+        help="JSON output of pytorch_reference.py; the results of several runs are joined",
     )
-    parser.add_argument("--replay", metavar="FILE", help="JSON output of replay_check")
+    parser.add_argument(
+        "--replay", nargs="+", default=[], metavar="FILE", help="JSON output of replay_check"
+    )
     return parser.parse_args(argv)
 
 
@@ -82,6 +89,9 @@ def case_kind(name):
     return name.split("/", 1)[0]
 
 
+REPLAY_KINDS = ("replay", "replay_images")
+
+
 def format_value(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -115,7 +125,7 @@ def recall_note(entry, steps):
     return f"genmem stops at a fixed point: {mean_steps:.2f} mean steps; PyTorch runs {steps}"
 
 
-def comparison_rows(reference, genmem, replay):
+def comparison_rows(reference, genmem, replays):
     """Return table rows (figure, unit, genmem, PyTorch, ratio, note) as strings."""
     rows = []
     flops = reference.get("flops_per_image", {})
@@ -131,18 +141,16 @@ def comparison_rows(reference, genmem, replay):
         kind = case_kind(name)
         field, counter, unit = RATE_FIELDS[kind]
         pytorch_value = result.get(field)
-        entry = replay if kind == "replay" else genmem.get(name)
-        if entry is not None and kind == "replay" and entry.get("name") != name:
-            entry = None
+        entry = replays.get(name) if kind in REPLAY_KINDS else genmem.get(name)
         genmem_value = entry.get(counter) if entry is not None and counter else None
 
         note = ""
         steps = result.get("steps")
-        if kind == "replay":
+        if kind in REPLAY_KINDS:
             steps = int(name.rsplit(":", 1)[1])
         if entry is not None and steps is not None:
             note = recall_note(entry, steps)
-        if kind == "replay" and entry is not None:
+        if kind in REPLAY_KINDS and entry is not None:
             note += (
                 f"; max abs difference {entry['max_abs_difference']:.2g}, "
                 f"{entry['mismatched_cues']} cues beyond {entry['tolerance']:g}"
@@ -213,9 +221,14 @@ def print_table(rows):
 
 def main(argv):
     arguments = parse_arguments(argv)
-    reference = read_json(arguments.reference)
+    references = [read_json(path) for path in arguments.reference]
+    reference = dict(references[0])
+    reference["results"] = [result for run in references for result in run.get("results", [])]
     genmem = read_genmem_results(arguments.genmem)
-    replay = read_json(arguments.replay) if arguments.replay else None
+    replays = {}
+    for path in arguments.replay:
+        entry = read_json(path)
+        replays[entry.get("name")] = entry
 
     context = reference.get("context", {})
     print(
@@ -223,7 +236,7 @@ def main(argv):
         f"{' (quick smoke test)' if context.get('quick') else ''}; ratio above 1 = genmem faster"
     )
     print()
-    print_table(comparison_rows(reference, genmem, replay))
+    print_table(comparison_rows(reference, genmem, replays))
     return 0
 
 

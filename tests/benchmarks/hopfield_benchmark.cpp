@@ -8,9 +8,14 @@
 //
 // GENMEM_THREADS sets LibTorch's intra-op thread count (default 2). The D = 12,288 cases store
 // 10,000 x 12,288 float32 values, about 0.5 GB, and the process peaks at about 1.2 GB resident
-// because `store` copies its input.
+// because `store` copies its input. BM_LargeMemory stores 100,000 such patterns and peaks at
+// about 10 GB.
 
+#include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -25,6 +30,26 @@
 namespace {
 
 constexpr std::int64_t kStoredPatterns = 10'000;
+
+// Returns the value in kB of `field` ("VmHWM:", "VmRSS:") in /proc/self/status, or -1.
+double status_kilobytes(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) {
+      std::istringstream values(line.substr(field.size()));
+      double kilobytes = -1.0;
+      values >> kilobytes;
+      return kilobytes;
+    }
+  }
+  return -1.0;
+}
+
+// Resets the process's peak resident size (VmHWM) to its current size; Linux 4.0 and later.
+void reset_peak_resident() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 
 void BM_Recall(benchmark::State& state) {
   const std::int64_t dim = state.range(0);
@@ -62,6 +87,100 @@ BENCHMARK(BM_Recall)
     ->Args({12'288, 64, 10})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// Cost of recall as N, D and the number of cues grow: uniform patterns and noise cues in [-1, 1],
+// default parameters, at most `steps` steps. Arguments: N, D, cues, steps. With one step, each
+// cue runs the first step, which multiplies it by every stored pattern.
+void BM_RecallScaling(benchmark::State& state) {
+  const std::int64_t count = state.range(0);
+  const std::int64_t dim = state.range(1);
+  const std::int64_t cue_count = state.range(2);
+  at::set_num_threads(genmem::benchmarks::thread_count());
+  at::manual_seed(0);
+
+  genmem::PluginContext context;
+  context.parameters = genmem::default_parameters(genmem::modern_hopfield_parameters());
+  genmem::ModernHopfield memory(context);
+  memory.store(at::rand({count, dim}).mul_(2).sub_(1));
+  const at::Tensor cues = at::rand({cue_count, dim}).mul_(2).sub_(1);
+  genmem::RecallOptions options;
+  options.max_steps = state.range(3);
+  for (auto _ : state) {
+    genmem::RecallResult result = memory.recall(cues, options);
+    benchmark::DoNotOptimize(result.states.data_ptr());
+  }
+  state.counters["cues_per_second"] = benchmark::Counter(
+      static_cast<double>(cue_count * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = static_cast<double>(at::get_num_threads());
+}
+
+BENCHMARK(BM_RecallScaling)
+    ->ArgNames({"N", "D", "cues", "steps"})
+    // N at D 784 and 256 cues.
+    ->Args({1'000, 784, 256, 1})
+    ->Args({3'000, 784, 256, 1})
+    ->Args({10'000, 784, 256, 1})
+    ->Args({30'000, 784, 256, 1})
+    ->Args({100'000, 784, 256, 1})
+    // D at N 10,000 and 64 cues.
+    ->Args({10'000, 64, 64, 1})
+    ->Args({10'000, 256, 64, 1})
+    ->Args({10'000, 1'024, 64, 1})
+    ->Args({10'000, 4'096, 64, 1})
+    ->Args({10'000, 12'288, 64, 1})
+    // Cues at N 10,000 and D 784.
+    ->Args({10'000, 784, 1, 1})
+    ->Args({10'000, 784, 16, 1})
+    ->Args({10'000, 784, 64, 1})
+    ->Args({10'000, 784, 1'024, 1})
+    ->Args({10'000, 784, 4'096, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Stores 100,000 uniform patterns in [-1, 1] of D = 12,288 (4.9 GB of float32) and recalls 64
+// cues, each a stored pattern with noise of standard deviation 0.3 added, with the default
+// parameters. Counters: `recalled_share`, the share of cues whose state is within 1e-5 of their
+// pattern; `peak_GB`, the largest resident size of the process while the case ran, from
+// /proc/self/status; `store_seconds`; and `cues_per_second`.
+void BM_LargeMemory(benchmark::State& state) {
+  constexpr std::int64_t kCount = 100'000;
+  constexpr std::int64_t kDim = 12'288;
+  constexpr std::int64_t kCues = 64;
+  at::set_num_threads(genmem::benchmarks::thread_count());
+  at::manual_seed(0);
+  reset_peak_resident();
+
+  genmem::PluginContext context;
+  context.parameters = genmem::default_parameters(genmem::modern_hopfield_parameters());
+  genmem::ModernHopfield memory(context);
+  at::Tensor targets = at::randint(kCount, {kCues}, at::kLong);
+  at::Tensor cues;
+  double store_seconds = 0.0;
+  {
+    const at::Tensor patterns = at::rand({kCount, kDim}).mul_(2).sub_(1);
+    cues = patterns.index_select(0, targets).add_(at::randn({kCues, kDim}).mul_(0.3));
+    const auto start = std::chrono::steady_clock::now();
+    memory.store(patterns);
+    store_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  double recalled = 0.0;
+  for (auto _ : state) {
+    genmem::RecallResult result = memory.recall(cues, genmem::RecallOptions{});
+    const at::Tensor expected = memory.patterns().index_select(0, targets);
+    const at::Tensor error = (result.states - expected).abs().amax(/*dim=*/{1});
+    recalled = (error <= 1e-5).to(at::kDouble).mean().item<double>();
+  }
+
+  state.counters["recalled_share"] = recalled;
+  state.counters["peak_GB"] = status_kilobytes("VmHWM:") * 1024.0 / 1e9;
+  state.counters["store_seconds"] = store_seconds;
+  state.counters["cues_per_second"] = benchmark::Counter(
+      static_cast<double>(kCues * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = static_cast<double>(at::get_num_threads());
+}
+
+BENCHMARK(BM_LargeMemory)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Recall with the top-k shortcut off (top_k = 0) and on (top_k = 8, the default). Arguments: D,
 // number of cues, top_k; at most 10 steps. The `top_k_share` counter is the share of cue updates

@@ -18,6 +18,10 @@ Each figure repeats a case of hopfield_benchmark.cpp or vae_benchmark.cpp with t
   10,000 random patterns of D = 12,288 and 10,000 uniform-noise cues for 10 fixed steps, split
   into chunks of max(1, chunk_elements // N) cues as genmem splits them (chunk_elements is
   genmem's parameter, default 16,777,216). It runs once, with no warm-up.
+- replay_images/N:<N>/D:<D>/cues:<B>/steps:<S>: the same replay with the patterns of a memory
+  that genmem saved (--replay-images FILE, a modern_hopfield checkpoint), such as the 10,000
+  rendered Shapes3D scenes of tests/benchmarks/replay_images.toml, stored as 2x - 1. The cues are
+  uniform on [-1, 1) as above. This is the paper's replay.
 
 Each timed case runs one warm-up iteration, then iterations until the minimum time has passed,
 and reports the mean wall time per iteration. The VAE cases also report GFLOP/s from the
@@ -31,7 +35,8 @@ multiply-add count of each layer, printed at the start: training is counted as 3
 (replay_check.cpp does that). FILE and FILE.states are little-endian, C-order and headerless:
 - FILE: float32 patterns [N, D] followed by float32 cues [B, D]. When FILE exists, the replay
   reads it, and its size must be (N + B) * D * 4 bytes for the --replay-* sizes. Otherwise the
-  replay draws both uniform on [-1, 1) from torch.Generator seeded with --seed and writes FILE.
+  replay draws the cues, and the patterns unless --replay-images gives them, uniform on [-1, 1)
+  from torch.Generator seeded with --seed, and writes FILE.
 - FILE.states: float32 recalled states [B, D] after exactly S steps.
 - FILE.json: {"patterns": N, "dim": D, "cues": B, "steps": S, "beta": 20.0,
   "similarity_scale": "inv_sqrt_dim", "chunk_elements": C, "seed": seed}.
@@ -111,8 +116,20 @@ def parse_arguments(argv):
         help="replay: values in one chunk's [cues, N] logit matrix; default 16,777,216, or "
         "640,000 with --quick so the quick replay runs in two chunks",
     )
+    parser.add_argument(
+        "--replay-images",
+        metavar="FILE",
+        help="replay the patterns of this genmem modern_hopfield checkpoint (for example the "
+        "hippocampus.pt of tests/benchmarks/replay_images.toml) instead of random ones; N and D "
+        "come from the file",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random tensor")
     arguments = parser.parse_args(argv)
+
+    arguments.image_patterns = None
+    if arguments.replay_images:
+        arguments.image_patterns = read_memory_patterns(arguments.replay_images)
+        arguments.replay_patterns, arguments.replay_dim = arguments.image_patterns.shape
 
     if arguments.replay_cues is None:
         arguments.replay_cues = 96 if arguments.quick else 10_000
@@ -130,6 +147,26 @@ def parse_arguments(argv):
             option = "--" + name.replace("_", "-")
             parser.error(f"{option} must be at least 1 (got {getattr(arguments, name)})")
     return arguments
+
+
+def read_memory_patterns(path):
+    """Return the float32 patterns [N, D] of a memory that genmem's modern_hopfield saved."""
+    try:
+        saved = torch.load(path)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise SystemExit(f"pytorch_reference: cannot read the memory {path}: {error}")
+    if (
+        not isinstance(saved, tuple)
+        or len(saved) < 3
+        or saved[0] != "genmem.modern_hopfield"
+        or not isinstance(saved[2], torch.Tensor)
+        or saved[2].dim() != 2
+    ):
+        raise SystemExit(
+            f"pytorch_reference: {path} is not a saved modern_hopfield memory; write one with "
+            f"genmem run tests/benchmarks/replay_images.toml"
+        )
+    return saved[2].to(torch.float32).contiguous()
 
 
 def time_iterations(run, min_seconds):
@@ -271,8 +308,9 @@ def print_flop_counts(counts):
 
 
 def replay_name(arguments):
+    kind = "replay_images" if arguments.image_patterns is not None else "replay"
     return (
-        f"replay/N:{arguments.replay_patterns}/D:{arguments.replay_dim}"
+        f"{kind}/N:{arguments.replay_patterns}/D:{arguments.replay_dim}"
         f"/cues:{arguments.replay_cues}/steps:{arguments.replay_steps}"
     )
 
@@ -296,7 +334,10 @@ def load_or_draw_replay_inputs(arguments):
         return values[:count], values[count:]
 
     generator = torch.Generator().manual_seed(arguments.seed)
-    patterns = uniform_noise((count, dim), generator)
+    if arguments.image_patterns is not None:
+        patterns = arguments.image_patterns
+    else:
+        patterns = uniform_noise((count, dim), generator)
     cues = uniform_noise((cue_count, dim), generator)
     if path:
         write_float32([patterns, cues], path)

@@ -194,5 +194,36 @@ class DumpReplayTest(unittest.TestCase):
                 self.run_replay(path)
 
 
+class ReplayImagesTest(unittest.TestCase):
+    def test_patterns_come_from_the_saved_memory(self):
+        # The 16 Hadamard rows as stored patterns: a cue drawn uniform on [-1, 1) lands on one
+        # of them, so every state is a stored row, and the dumped patterns are the saved ones.
+        patterns = hadamard(16)
+        with tempfile.TemporaryDirectory() as folder:
+            memory = os.path.join(folder, "hippocampus.pt")
+            torch.save(("genmem.modern_hopfield", 1, patterns, 20.0, "inv_sqrt_dim"), memory)
+            path = os.path.join(folder, "replay.f32")
+            arguments = pytorch_reference.parse_arguments(
+                ["--replay-images", memory, "--dump-replay", path, "--replay-cues", "4"]
+            )
+            result = pytorch_reference.run_replay(arguments)
+            self.assertEqual(result["name"], "replay_images/N:16/D:16/cues:4/steps:10")
+            inputs = torch.from_numpy(np.fromfile(path, dtype="<f4")).view(20, 16)
+            self.assertTrue(torch.equal(inputs[:16], patterns))
+            states = torch.from_numpy(np.fromfile(path + ".states", dtype="<f4")).view(4, 16)
+            distances = torch.cdist(states, patterns).min(dim=1).values
+            self.assertLess(distances.max().item(), 1e-4)
+
+    def test_other_files_are_rejected(self):
+        with tempfile.TemporaryDirectory() as folder:
+            memory = os.path.join(folder, "other.pt")
+            torch.save(("genmem.vae", 1, torch.zeros(2, 2)), memory)
+            with self.assertRaisesRegex(SystemExit, "is not a saved modern_hopfield memory"):
+                pytorch_reference.parse_arguments(["--replay-images", memory])
+            missing = os.path.join(folder, "missing.pt")
+            with self.assertRaisesRegex(SystemExit, "cannot read the memory"):
+                pytorch_reference.parse_arguments(["--replay-images", missing])
+
+
 if __name__ == "__main__":
     unittest.main()

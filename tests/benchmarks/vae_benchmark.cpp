@@ -1,6 +1,7 @@
 // Training throughput of the vae plugin: one epoch of `fit` per iteration at batch size 32, for
-// each architecture, on uniform-noise images. GENMEM_THREADS sets LibTorch's intra-op thread
-// count (default 2). Times are wall-clock because LibTorch runs the work on several threads.
+// each architecture, on uniform-noise images, and the same for other batch sizes. GENMEM_THREADS
+// sets LibTorch's intra-op thread count (default 2). Times are wall-clock because LibTorch runs the
+// work on several threads.
 
 #include <cstdint>
 #include <map>
@@ -18,16 +19,20 @@
 
 namespace {
 
-/// Trains for one epoch per iteration on `image_count` images of `architecture`.
-void run_training(benchmark::State& state, const std::string& architecture) {
-  const std::int64_t image_count = state.range(0);
+/// Trains for one epoch per iteration on `image_count` images of `architecture`, in batches of
+/// `batch_size`.
+void run_training(
+    benchmark::State& state,
+    const std::string& architecture,
+    std::int64_t image_count,
+    std::int64_t batch_size) {
   at::set_num_threads(genmem::benchmarks::thread_count());
   at::manual_seed(0);
 
   genmem::PluginContext context;
   context.parameters = genmem::default_parameters(genmem::vae_parameters());
   context.parameters.set("architecture", architecture);
-  context.parameters.set("batch_size", std::int64_t{32});
+  context.parameters.set("batch_size", batch_size);
   context.parameters.set("epochs", std::int64_t{1});
   genmem::Vae model(context);
   std::vector<std::int64_t> shape = model.image_shape();
@@ -45,11 +50,20 @@ void run_training(benchmark::State& state, const std::string& architecture) {
 }
 
 void BM_TrainMnistSmall(benchmark::State& state) {
-  run_training(state, "mnist_small");
+  run_training(state, "mnist_small", state.range(0), 32);
 }
 
 void BM_TrainShapes3dLarge(benchmark::State& state) {
-  run_training(state, "shapes3d_large");
+  run_training(state, "shapes3d_large", state.range(0), 32);
+}
+
+// Arguments: images per epoch, batch size.
+void BM_TrainMnistSmallBatch(benchmark::State& state) {
+  run_training(state, "mnist_small", state.range(0), state.range(1));
+}
+
+void BM_TrainShapes3dLargeBatch(benchmark::State& state) {
+  run_training(state, "shapes3d_large", state.range(0), state.range(1));
 }
 
 }  // namespace
@@ -62,5 +76,22 @@ BENCHMARK(BM_TrainMnistSmall)
 BENCHMARK(BM_TrainShapes3dLarge)
     ->ArgName("images")
     ->Arg(128)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainMnistSmallBatch)
+    ->ArgNames({"images", "batch"})
+    ->Args({512, 8})
+    ->Args({512, 16})
+    ->Args({512, 64})
+    ->Args({512, 128})
+    ->Args({512, 256})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainShapes3dLargeBatch)
+    ->ArgNames({"images", "batch"})
+    ->Args({128, 8})
+    ->Args({128, 16})
+    ->Args({128, 64})
+    ->Args({128, 128})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

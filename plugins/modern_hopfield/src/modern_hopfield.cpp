@@ -134,16 +134,6 @@ void require_file_layout(
   }
 }
 
-// Rows of a weight matrix that pass the top-k test, with their top-k weights and pattern indices.
-struct TopKRows {
-  // Row numbers, int64 `[P]`.
-  at::Tensor rows;
-  // The k largest weights of each row, `[P, k]`, in no particular order.
-  at::Tensor values;
-  // Pattern indices of `values`, int64 `[P, k]`.
-  at::Tensor indices;
-};
-
 // Returns the rows of `weights [B, N]` whose weights outside their k largest sum to at most
 // `tolerance`, or nothing when fewer than `min_rows` pass. `weights` is restored before return.
 std::optional<TopKRows> select_top_k_rows(
@@ -278,6 +268,16 @@ std::vector<ParameterSpec> modern_hopfield_parameters() {
           "those top_k patterns. Each value of the next state then differs from the product "
           "over all patterns by at most this times the largest absolute stored value, which is "
           "at most the largest pattern norm"),
+      int_parameter(
+          "gram_cache_elements",
+          268'435'456,
+          0.0,
+          std::nullopt,
+          "largest number of values in the cache of rows of X X^T (stored patterns times stored "
+          "patterns) that one recall keeps. A cue whose state is the sum of its top_k patterns "
+          "gets its logits from those rows instead of from all D values of every stored "
+          "pattern. 0 always computes the logits from the stored patterns",
+          "elements"),
   };
 }
 
@@ -334,7 +334,11 @@ std::int64_t top_k_mm_out(
     const at::Tensor& patterns,
     std::int64_t top_k,
     double tolerance,
-    double min_share) {
+    double min_share,
+    TopKRows* selected_rows) {
+  if (selected_rows != nullptr) {
+    *selected_rows = TopKRows{};
+  }
   const std::int64_t rows = weights.size(0);
   const std::int64_t count = patterns.size(0);
   const std::int64_t k = std::min(top_k, count);
@@ -356,6 +360,9 @@ std::int64_t top_k_mm_out(
   const std::int64_t dim = patterns.size(1);
   const std::int64_t max_gathered_rows = rows * std::max(count, dim) / dim;
   sum_top_k_patterns(out, patterns, *selected, passed_count == rows, max_gathered_rows);
+  if (selected_rows != nullptr) {
+    *selected_rows = *selected;
+  }
 
   if (passed_count < rows) {
     at::Tensor remaining = at::ones({rows}, weights.options().dtype(at::kBool));
@@ -402,6 +409,7 @@ ModernHopfield::ModernHopfield(
   dtype_ = parameters.get_string("precision") == "float64" ? at::kDouble : at::kFloat;
   top_k_ = parameters.get_int("top_k");
   top_k_tolerance_ = parameters.get_float("top_k_tolerance");
+  gram_cache_elements_ = parameters.get_int("gram_cache_elements");
 }
 
 at::Tensor ModernHopfield::patterns() const {
@@ -568,6 +576,8 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   }
 
   top_k_updates_ = 0;
+  gram_updates_ = 0;
+  gram_rows_ = 0;
   const std::int64_t batch = initial.size(0);
   const at::TensorOptions index_options = initial.options().dtype(at::kLong);
   RecallResult result;
@@ -584,18 +594,21 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   // Each chunk forms a [chunk, N] logit matrix. A chunk has at least one cue, even when N alone
   // exceeds chunk_elements.
   const std::int64_t chunk = std::clamp<std::int64_t>(chunk_elements_ / size(), 1, batch);
-  RecallWorkspace workspace{
-      at::empty({chunk, pattern_dim()}, initial.options()),
-      at::empty({chunk, pattern_dim()}, initial.options()),
-      at::empty({chunk, size()}, initial.options())};
+  RecallWorkspace workspace;
+  workspace.state = at::empty({chunk, pattern_dim()}, initial.options());
+  workspace.next = at::empty({chunk, pattern_dim()}, initial.options());
+  workspace.weights = at::empty({chunk, size()}, initial.options());
   for (std::int64_t start = 0; start < batch; start += chunk) {
     const std::int64_t length = std::min(chunk, batch - start);
-    top_k_updates_ +=
+    const ShortcutCounts counts =
         recall_chunk(initial.narrow(0, start, length), start, max_steps, workspace, result);
+    top_k_updates_ += counts.top_k;
+    gram_updates_ += counts.gram;
     if (options.on_progress) {
       options.on_progress(start + length, batch);
     }
   }
+  gram_rows_ = workspace.gram_used;
 
   if (options.record_energy) {
     // A cue that stopped after k steps repeats its energy E_k in columns k+1 to max_steps.
@@ -607,13 +620,95 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   return result;
 }
 
-std::int64_t ModernHopfield::recall_chunk(
+bool ModernHopfield::gram_logits(
+    at::Tensor& weights,
+    const at::Tensor& state,
+    const TopKRows& sparse,
+    RecallWorkspace& workspace) const {
+  const std::int64_t count = size();
+  const std::int64_t capacity = std::min(count, gram_cache_elements_ / count);
+  const std::int64_t sparse_count = sparse.rows.size(0);
+  if (capacity == 0 || sparse_count == 0) {
+    return false;
+  }
+
+  // Terms at most `negligible` are left out: together they change no logit by more than one
+  // rounding unit of the largest logit a state can have, beta_eff * M^2. The largest term of
+  // each row is always kept, so every row's pattern indices include one with a cached row.
+  const auto [values, order] = sparse.values.sort(/*dim=*/1, /*descending=*/true);
+  const at::Tensor indices = sparse.indices.gather(1, order);
+  const double epsilon = dtype_ == at::kDouble ? 1.1e-16 : 6.0e-8;
+  const double negligible = epsilon / static_cast<double>(values.size(1));
+  at::Tensor dropped = values <= negligible;
+  dropped.select(1, 0).fill_(false);
+  const std::int64_t terms =
+      std::max<std::int64_t>(1, dropped.logical_not().sum(/*dim=*/1).max().item<std::int64_t>());
+  dropped = dropped.narrow(1, 0, terms);
+  const at::Tensor kept_values = values.narrow(1, 0, terms).masked_fill(dropped, 0.0);
+  const at::Tensor kept_indices =
+      at::where(dropped, indices.narrow(1, 0, 1), indices.narrow(1, 0, terms));
+
+  // Compute the rows of X X^T that are not cached yet, unless there are too many.
+  if (!workspace.gram_slot.defined()) {
+    workspace.gram_slot = at::full({count}, -1, kept_indices.options());
+  }
+  const at::Tensor needed = std::get<0>(at::_unique(kept_indices.reshape({-1})));
+  const at::Tensor missing = needed.index_select(
+      0, (workspace.gram_slot.index_select(0, needed) < 0).nonzero().squeeze(1));
+  const std::int64_t added = missing.size(0);
+  if (added > kGramNewRowsPerCue * weights.size(0) || workspace.gram_used + added > capacity) {
+    return false;
+  }
+  if (added > 0) {
+    const std::int64_t used = workspace.gram_used;
+    if (!workspace.gram.defined() || workspace.gram.size(0) < used + added) {
+      const std::int64_t old_rows = workspace.gram.defined() ? workspace.gram.size(0) : 0;
+      const std::int64_t rows = std::min(capacity, std::max(2 * old_rows, used + added));
+      at::Tensor grown = at::empty({rows, count}, patterns_.options());
+      if (used > 0) {
+        grown.narrow(0, 0, used).copy_(workspace.gram.narrow(0, 0, used));
+      }
+      workspace.gram = grown;
+    }
+    at::Tensor target = workspace.gram.narrow(0, used, added);
+    at::mm_out(target, patterns_.index_select(0, missing), patterns_.t());
+    workspace.gram_slot.index_copy_(0, missing, at::arange(used, used + added, missing.options()));
+    workspace.gram_used = used + added;
+  }
+
+  // The logits of a state sum_j v_j x_j are sum_j v_j (X X^T)[j].
+  const at::Tensor slots =
+      workspace.gram_slot.index_select(0, kept_indices.reshape({-1})).view({sparse_count, terms});
+  const bool all_rows = sparse_count == weights.size(0);
+  at::Tensor logits = all_rows ? weights : at::empty({sparse_count, count}, weights.options());
+  at::index_select_out(logits, workspace.gram, 0, slots.select(1, 0));
+  logits.mul_(kept_values.narrow(1, 0, 1));
+  if (terms > 1) {
+    at::Tensor term = at::empty_like(logits);
+    for (std::int64_t j = 1; j < terms; ++j) {
+      at::index_select_out(term, workspace.gram, 0, slots.select(1, j));
+      logits.addcmul_(term, kept_values.narrow(1, j, 1));
+    }
+  }
+  if (all_rows) {
+    return true;
+  }
+
+  weights.index_copy_(0, sparse.rows, logits);
+  at::Tensor remaining = at::ones({weights.size(0)}, sparse.rows.options().dtype(at::kBool));
+  remaining.index_fill_(0, sparse.rows, false);
+  const at::Tensor dense_rows = remaining.nonzero().squeeze(1);
+  weights.index_copy_(0, dense_rows, at::mm(state.index_select(0, dense_rows), patterns_.t()));
+  return true;
+}
+
+ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
     const at::Tensor& cues,
     std::int64_t first_row,
     std::int64_t max_steps,
     RecallWorkspace& workspace,
     RecallResult& result) const {
-  std::int64_t top_k_updates = 0;
+  ShortcutCounts counts;
   const bool record_energy = result.energy.defined();
   const double beta_eff = effective_beta();
   const at::Tensor transposed = patterns_.t();
@@ -625,6 +720,8 @@ std::int64_t ModernHopfield::recall_chunk(
   if (record_energy) {
     result.energy.select(1, 0).narrow(0, first_row, cues.size(0)).copy_(energy_of_chunk(cues));
   }
+  // Active rows whose state the previous step computed from their top k patterns.
+  TopKRows sparse;
 
   for (std::int64_t step = 1; step <= max_steps; ++step) {
     const std::int64_t active = active_rows.size(0);
@@ -635,10 +732,15 @@ std::int64_t ModernHopfield::recall_chunk(
     // Ramsauer et al. 2020, Eq. 3: one retrieval step, xi_new = X^T softmax(beta_eff X xi),
     // or sparsemax or 1.5-entmax in place of softmax. Each subtracts the row's maximum first,
     // so large logits do not overflow. Rows with concentrated weights take the top-k shortcut.
-    at::mm_out(weights, state, transposed);
+    if (sparse.rows.defined() && gram_logits(weights, state, sparse, workspace)) {
+      counts.gram += sparse.rows.size(0);
+    } else {
+      at::mm_out(weights, state, transposed);
+    }
     weights.mul_(beta_eff);
     separate_(weights, separation_);
-    top_k_updates += top_k_mm_out(next, weights, patterns_, top_k_, top_k_tolerance_);
+    counts.top_k +=
+        top_k_mm_out(next, weights, patterns_, top_k_, top_k_tolerance_, kTopKMinShare, &sparse);
 
     // The old state is no longer needed, so its buffer takes |xi_new - xi_old|.
     at::sub_out(state, next, state).abs_();
@@ -659,17 +761,28 @@ std::int64_t ModernHopfield::recall_chunk(
     result.steps.index_fill_(0, finished_rows, step);
     result.converged.index_fill_(0, finished_rows, true);
     if (done_count == active) {
-      return top_k_updates;
+      return counts;
     }
 
     // Drop the converged cues so that later steps compute only the active ones.
     const at::Tensor still_active = done.logical_not().nonzero().squeeze(1);
     workspace.state.narrow(0, 0, still_active.size(0)).copy_(next.index_select(0, still_active));
     active_rows = active_rows.index_select(0, still_active);
+    if (sparse.rows.defined()) {
+      // Renumber the sparse rows to their places among the cues still active.
+      at::Tensor place = at::full({active}, -1, still_active.options());
+      place.index_copy_(0, still_active, at::arange(still_active.size(0), still_active.options()));
+      const at::Tensor renumbered = place.index_select(0, sparse.rows);
+      const at::Tensor kept = (renumbered >= 0).nonzero().squeeze(1);
+      sparse = TopKRows{
+          renumbered.index_select(0, kept),
+          sparse.values.index_select(0, kept),
+          sparse.indices.index_select(0, kept)};
+    }
   }
 
   result.states.index_copy_(0, active_rows, workspace.state.narrow(0, 0, active_rows.size(0)));
-  return top_k_updates;
+  return counts;
 }
 
 std::string ModernHopfield::file_kind() const {

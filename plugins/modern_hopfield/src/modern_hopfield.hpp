@@ -14,7 +14,8 @@
 namespace genmem {
 
 /// Declarations of the modern Hopfield network's parameters: `beta`, `similarity_scale`,
-/// `max_steps`, `tolerance`, `chunk_elements`, `precision`, `top_k` and `top_k_tolerance`.
+/// `max_steps`, `tolerance`, `chunk_elements`, `precision`, `top_k`, `top_k_tolerance` and
+/// `gram_cache_elements`.
 std::vector<ParameterSpec> modern_hopfield_parameters();
 
 /// Declarations of the sparse modern Hopfield network's parameters: those of
@@ -42,6 +43,16 @@ at::Tensor& separate_(at::Tensor& logits, Separation separation);
 /// and a tenth took 1.2 to 1.5 times.
 inline constexpr double kTopKMinShare = 0.25;
 
+/// Rows of a weight matrix that pass the top-k test, with their top-k weights and pattern indices.
+struct TopKRows {
+  /// Row numbers, int64 `[P]`, in increasing order.
+  at::Tensor rows;
+  /// The k largest weights of each row, `[P, k]`, in no particular order.
+  at::Tensor values;
+  /// Pattern indices of `values`, int64 `[P, k]`.
+  at::Tensor indices;
+};
+
 /// Computes `out [B, D] = weights [B, N] x patterns [N, D]`, taking a shortcut for rows whose
 /// weights are concentrated.
 ///
@@ -52,14 +63,23 @@ inline constexpr double kTopKMinShare = 0.25;
 /// the rows pass. Otherwise, and for `top_k = 0` or `top_k >= N`, every row gets the full
 /// product. The weights must be non-negative with rows summing to 1, as `separate_` returns them.
 /// `weights` is modified during the call and restored before it returns. Returns the number of
-/// rows computed from their top `top_k` patterns.
+/// rows computed from their top `top_k` patterns. When `selected` is given, it receives those
+/// rows with their weights and pattern indices, or undefined tensors when no row took the
+/// shortcut.
 std::int64_t top_k_mm_out(
     at::Tensor& out,
     at::Tensor& weights,
     const at::Tensor& patterns,
     std::int64_t top_k,
     double tolerance,
-    double min_share = kTopKMinShare);
+    double min_share = kTopKMinShare,
+    TopKRows* selected = nullptr);
+
+/// Largest number of new rows of `X X^T` that one step of `ModernHopfield::recall` computes, per
+/// active cue. A new row costs as much as the logits of one cue from the plain product, and later
+/// steps and chunks reuse it, so a step that computes new rows costs at most three times the
+/// plain product.
+inline constexpr std::int64_t kGramNewRowsPerCue = 2;
 
 /// Returns the entropy term of each row of `weights [B, N]` that matches `separation`: Shannon
 /// entropy for softmax, Gini entropy 0.5 (1 - sum p^2) for sparsemax, and Tsallis 1.5-entropy
@@ -84,8 +104,10 @@ class ModernHopfield : public AssociativeMemory {
 
   /// Recalls from `cues [B, D]`, processing at most `chunk_elements / N` cues at a time (at least
   /// one). A cue stops once no value changes by more than `tolerance` in one step, or after
-  /// `max_steps`. Each step computes the next states with `top_k_mm_out`. Throws `ModelError`
-  /// when nothing is stored and `ConfigError` for invalid cues.
+  /// `max_steps`. Each step computes the next states with `top_k_mm_out`. A cue whose state is
+  /// the sum of its top-k patterns gets its next logits from cached rows of `X X^T` (see
+  /// `gram_cache_elements`). Throws `ModelError` when nothing is stored and `ConfigError` for
+  /// invalid cues.
   RecallResult recall(const at::Tensor& cues, const RecallOptions& options) override;
 
   /// Returns the stored patterns as float32 `[N, D]`: a view, or a copy when `precision` is
@@ -139,6 +161,15 @@ class ModernHopfield : public AssociativeMemory {
   /// weights of the cue, summed over steps. Each update of one cue in one step counts once.
   std::int64_t top_k_updates() const { return top_k_updates_; }
 
+  std::int64_t gram_cache_elements() const { return gram_cache_elements_; }
+
+  /// Returns the number of cue updates in the latest `recall` whose logits came from cached rows
+  /// of `X X^T` rather than from the product with all stored patterns.
+  std::int64_t gram_updates() const { return gram_updates_; }
+
+  /// Returns the number of rows of `X X^T` that the latest `recall` computed.
+  std::int64_t gram_rows() const { return gram_rows_; }
+
  protected:
   /// Builds the memory of plugin `name` from the parameters `specs` declares. A `separation`
   /// parameter, when declared, selects the separation; otherwise it is softmax.
@@ -154,6 +185,17 @@ class ModernHopfield : public AssociativeMemory {
     at::Tensor next;
     /// Logits, then softmax weights, `[chunk, N]`.
     at::Tensor weights;
+    /// Rows of `X X^T` computed so far, `[capacity, N]`; the first `gram_used` are filled.
+    at::Tensor gram;
+    std::int64_t gram_used = 0;
+    /// Row of `gram` that holds each stored pattern's similarities, int64 `[N]`, -1 for none.
+    at::Tensor gram_slot;
+  };
+
+  /// Numbers of cue updates that took each shortcut.
+  struct ShortcutCounts {
+    std::int64_t top_k = 0;
+    std::int64_t gram = 0;
   };
 
   void check_rows(const char* operation, const char* what, const at::Tensor& rows) const;
@@ -161,9 +203,19 @@ class ModernHopfield : public AssociativeMemory {
   /// First element of a saved file's tuple: "genmem." and the plugin name.
   std::string file_kind() const;
   at::Tensor energy_of_chunk(const at::Tensor& states) const;
+  /// Writes the logits `state [A, D] x X^T` into `weights [A, N]`, taking those of the rows
+  /// `sparse.rows` from cached rows of `X X^T`. Each of those states is the sum of its top-k
+  /// patterns weighted by `sparse.values`. Returns false, with `weights` unchanged, when the cache
+  /// would exceed `gram_cache_elements` or need more than `kGramNewRowsPerCue` new rows per
+  /// active cue.
+  bool gram_logits(
+      at::Tensor& weights,
+      const at::Tensor& state,
+      const TopKRows& sparse,
+      RecallWorkspace& workspace) const;
   /// Recalls the chunk `cues` into the rows of `result` from `first_row` on. Returns the number
-  /// of cue updates computed from the top k patterns.
-  std::int64_t recall_chunk(
+  /// of cue updates that took each shortcut.
+  ShortcutCounts recall_chunk(
       const at::Tensor& cues,
       std::int64_t first_row,
       std::int64_t max_steps,
@@ -191,6 +243,12 @@ class ModernHopfield : public AssociativeMemory {
   double top_k_tolerance_ = 0.0;
   /// Cue updates of the latest recall that used the top-k shortcut.
   std::int64_t top_k_updates_ = 0;
+  /// Largest number of values in the cache of `X X^T` rows of one recall, 0 for no cache.
+  std::int64_t gram_cache_elements_ = 0;
+  /// Cue updates of the latest recall whose logits came from the cache of `X X^T` rows.
+  std::int64_t gram_updates_ = 0;
+  /// Rows of `X X^T` that the latest recall computed.
+  std::int64_t gram_rows_ = 0;
 };
 
 /// Sparse modern Hopfield network (Hu et al. 2023, "On Sparse Modern Hopfield Model"; Santos et

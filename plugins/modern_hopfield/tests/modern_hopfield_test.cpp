@@ -90,6 +90,7 @@ TEST(ModernHopfield, ParametersHaveDocumentedDefaults) {
   EXPECT_EQ(memory.chunk_elements(), 16'777'216);
   EXPECT_EQ(memory.top_k(), 8);
   EXPECT_DOUBLE_EQ(memory.top_k_tolerance(), 1e-7);
+  EXPECT_EQ(memory.gram_cache_elements(), 268'435'456);
   EXPECT_EQ(memory.size(), 0);
   EXPECT_EQ(memory.pattern_dim(), 0);
 }
@@ -621,6 +622,103 @@ TEST(ModernHopfield, TopKIsExactForSparseSupport) {
     EXPECT_GT(shortcut.top_k_updates(), 0);
     // Summation order alone separates the two, by a few float32 roundings.
     EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-6);
+    EXPECT_TRUE(result.steps.equal(expected.steps)) << result.steps << expected.steps;
+    EXPECT_TRUE(result.converged.equal(expected.converged));
+  }
+}
+
+TEST(ModernHopfield, GramRowsGiveTheLogitsOfTopKStates) {
+  // Four cues, each row 1, 5, 5 or 9 of the Hadamard matrix with one value flipped. At beta 2
+  // the first step lands every cue exactly on its row through the top-k shortcut, so the second
+  // step takes its logits from the rows of X X^T of patterns 1, 5 and 9, finds the states
+  // unchanged and stops.
+  const at::Tensor patterns = hadamard16();
+  const std::vector<std::int64_t> targets = {1, 5, 5, 9};
+  at::Tensor cues = patterns.index_select(0, at::tensor(targets, at::kLong)).clone();
+  for (std::int64_t row = 0; row < 4; ++row) {
+    cues[row][row + 2] = -cues[row][row + 2];
+  }
+  const std::map<std::string, ParameterValue> settings = {
+      {"beta", 2.0}, {"similarity_scale", std::string("none")}, {"top_k", std::int64_t{2}}};
+
+  ModernHopfield cached = make_memory(settings);
+  cached.store(patterns);
+  const RecallResult result = cached.recall(cues, RecallOptions{});
+  for (std::int64_t row = 0; row < 4; ++row) {
+    EXPECT_TRUE(result.states[row].equal(patterns[targets[row]])) << "cue " << row;
+  }
+  EXPECT_TRUE(result.steps.equal(at::full({4}, 2, at::kLong))) << result.steps;
+  EXPECT_EQ(cached.top_k_updates(), 8);
+  EXPECT_EQ(cached.gram_updates(), 4);
+  EXPECT_EQ(cached.gram_rows(), 3);
+
+  std::map<std::string, ParameterValue> off = settings;
+  off["gram_cache_elements"] = std::int64_t{0};
+  ModernHopfield plain = make_memory(off);
+  plain.store(patterns);
+  const RecallResult expected = plain.recall(cues, RecallOptions{});
+  EXPECT_EQ(plain.gram_updates(), 0);
+  EXPECT_EQ(plain.gram_rows(), 0);
+  EXPECT_TRUE(result.states.equal(expected.states));
+  EXPECT_TRUE(result.steps.equal(expected.steps));
+
+  // The cache holds at most gram_cache_elements / N rows: two rows are too few for the three
+  // patterns, so every step takes the plain product; three rows are enough.
+  std::map<std::string, ParameterValue> small = settings;
+  small["gram_cache_elements"] = std::int64_t{2 * 16};
+  ModernHopfield too_small = make_memory(small);
+  too_small.store(patterns);
+  EXPECT_TRUE(too_small.recall(cues, RecallOptions{}).states.equal(expected.states));
+  EXPECT_EQ(too_small.gram_updates(), 0);
+  small["gram_cache_elements"] = std::int64_t{3 * 16};
+  ModernHopfield just_enough = make_memory(small);
+  just_enough.store(patterns);
+  EXPECT_TRUE(just_enough.recall(cues, RecallOptions{}).states.equal(expected.states));
+  EXPECT_EQ(just_enough.gram_updates(), 4);
+}
+
+TEST(ModernHopfield, GramRowsAreNotComputedForOneCueMixingThreePatterns) {
+  // The mean of rows 1, 2 and 3 has logits beta * 16 / 3 for those rows and 0 for the others.
+  // At beta 4 the weight outside them is 13 e^-21.3 = 7e-9, so the top-3 shortcut holds, but the
+  // next logits would need three new rows of X X^T for one cue, more than kGramNewRowsPerCue,
+  // so the second step takes the plain product.
+  ASSERT_EQ(kGramNewRowsPerCue, 2);
+  const at::Tensor patterns = hadamard16();
+  const at::Tensor cue = (patterns[1] + patterns[2] + patterns[3]).div(3).unsqueeze(0);
+  ModernHopfield memory = make_memory(
+      {{"beta", 4.0}, {"similarity_scale", std::string("none")}, {"top_k", std::int64_t{3}}});
+  memory.store(patterns);
+  const RecallResult result = memory.recall(cue, RecallOptions{});
+  EXPECT_GT(memory.top_k_updates(), 0);
+  EXPECT_EQ(memory.gram_updates(), 0);
+  EXPECT_EQ(memory.gram_rows(), 0);
+  EXPECT_LT(max_abs_diff(result.states, cue), 1e-6);
+}
+
+TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
+  // Uniform patterns and noise cues in [-1, 1] (N 2,000, D 256, beta 20 scaled by 1/sqrt(D)),
+  // recalled in chunks of 50 cues, so cues stop at different steps within a chunk and later
+  // chunks reuse the rows earlier ones computed.
+  const at::Tensor patterns = at::rand({2000, 256}).mul_(2).sub_(1);
+  const at::Tensor cues = at::rand({200, 256}).mul_(2).sub_(1);
+  for (const std::string precision : {"float32", "float64"}) {
+    SCOPED_TRACE(precision);
+    const std::map<std::string, ParameterValue> settings = {
+        {"tolerance", 1e-6}, {"precision", precision}, {"chunk_elements", std::int64_t{100'000}}};
+    ModernHopfield cached = make_memory(settings);
+    cached.store(patterns);
+    const RecallResult result = cached.recall(cues, RecallOptions{});
+    std::map<std::string, ParameterValue> off = settings;
+    off["gram_cache_elements"] = std::int64_t{0};
+    ModernHopfield plain = make_memory(off);
+    plain.store(patterns);
+    const RecallResult expected = plain.recall(cues, RecallOptions{});
+
+    EXPECT_GT(cached.gram_updates(), 0);
+    EXPECT_GT(cached.gram_rows(), 0);
+    EXPECT_LE(cached.gram_rows(), 2000);
+    EXPECT_EQ(plain.gram_updates(), 0);
+    EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
     EXPECT_TRUE(result.steps.equal(expected.steps)) << result.steps << expected.steps;
     EXPECT_TRUE(result.converged.equal(expected.converged));
   }
