@@ -108,7 +108,8 @@ TEST(Autoencoder, ParametersAreVaeParametersWithoutKlWeight) {
       "patience",
       "batch_norm",
       "dropout",
-      "shuffle"};
+      "shuffle",
+      "batch_workers"};
   EXPECT_EQ(names, expected);
   const Parameters defaults = default_parameters(autoencoder_parameters());
   EXPECT_EQ(defaults.get_string("architecture"), "mnist_small");

@@ -84,6 +84,9 @@ struct VaeOptions {
   BatchNormMode batch_norm = BatchNormMode::kFrozen;
   DropoutMode dropout = DropoutMode::kInactive;
   bool shuffle = true;
+  /// Parts each training batch is split into and computed at the same time, one thread each; 0
+  /// chooses (see `training_workers`).
+  std::int64_t batch_workers = 0;
   /// Runs the networks as a plain autoencoder, the `autoencoder` plugin: the encoder's mean is the
   /// code, training adds no sampling noise and no KL term (`kl_weight` is ignored), `encode`
   /// returns `kDeterministicLogVariance` as the log-variance, and `sample` draws codes from the

@@ -1,5 +1,7 @@
 #include "training.hpp"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 namespace genmem::vae {
@@ -43,6 +45,15 @@ LossTerms vae_loss(
   const at::Tensor kl = -0.5 * (1.0 + log_var - mean.square() - log_var.exp()).sum(/*dim=*/1);
 
   return {(reconstruction + kl_weight * kl).mean(), reconstruction.mean(), kl.mean()};
+}
+
+std::int64_t training_workers(const VaeOptions& options, std::int64_t threads) {
+  if (options.batch_workers > 0) {
+    return options.batch_workers;
+  }
+  const bool independent_images =
+      options.batch_norm == BatchNormMode::kFrozen && options.dropout == DropoutMode::kInactive;
+  return independent_images ? std::max<std::int64_t>(1, threads) : 1;
 }
 
 bool EarlyStopping::update(double loss) {

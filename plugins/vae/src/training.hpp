@@ -45,6 +45,11 @@ LossTerms vae_loss(
     ReconstructionLoss kind,
     double kl_weight);
 
+/// Returns how many parts `fit` splits each batch into: `options.batch_workers` when positive;
+/// otherwise `threads` (the intra-op thread count) when batch norm is frozen and dropout inactive,
+/// because then no layer couples the images of a batch or draws random numbers; otherwise 1.
+std::int64_t training_workers(const VaeOptions& options, std::int64_t threads);
+
 /// Keras' `EarlyStopping(monitor='loss', patience=patience, min_delta=0)`: training stops once
 /// the monitored loss has not fallen below its best value for `patience` consecutive epochs.
 /// `patience` 0 disables the rule. Keras documents patience as the number of epochs with no

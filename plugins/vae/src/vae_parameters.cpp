@@ -54,6 +54,16 @@ std::vector<ParameterSpec> vae_parameters() {
           "'inactive' skips the input dropout while training, as the original did; 'active' "
           "applies it"),
       bool_parameter("shuffle", true, "shuffle the images before every epoch"),
+      int_parameter(
+          "batch_workers",
+          0,
+          0.0,
+          std::nullopt,
+          "parts each training batch is split into, computed at the same time on separate "
+          "threads with one thread each; their gradients add up to the whole batch's. 0 uses "
+          "one part per intra-op thread when batch_norm is 'frozen' and dropout 'inactive', and "
+          "1 otherwise. 1 computes each batch at once on all intra-op threads, as PyTorch does",
+          "threads"),
   };
 }
 
@@ -89,6 +99,15 @@ vae::VaeOptions vae_options_from_context(const PluginContext& context) {
   options.dropout = parameters.get_string("dropout") == "inactive" ? vae::DropoutMode::kInactive
                                                                    : vae::DropoutMode::kActive;
   options.shuffle = parameters.get_bool("shuffle");
+  options.batch_workers = parameters.get_int("batch_workers");
+  if (options.batch_workers > 1
+      && (options.batch_norm != vae::BatchNormMode::kFrozen
+          || options.dropout != vae::DropoutMode::kInactive)) {
+    throw ConfigError(
+        "vae: parameter 'batch_workers' is " + std::to_string(options.batch_workers)
+        + ", but parts of a batch can be computed apart only with batch_norm = \"frozen\" and "
+          "dropout = \"inactive\"; set batch_workers to 0 or 1, or use those settings");
+  }
   options.device = context.device;
   options.seed = context.seed;
   return options;

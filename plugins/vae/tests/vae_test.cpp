@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -592,6 +593,82 @@ TEST(Vae, CudaWithoutCudaThrowsConfigError) {
   context.device = "cuda";
 
   EXPECT_THROW(Vae{context}, ConfigError);
+}
+
+TEST(Vae, SplitBatchesTrainLikeWholeBatches) {
+  // One epoch of 72 images in batches of 32, 32 and 8. Whole batches, and batches in two or
+  // three parts side by side (three parts are uneven: 10, 11 and 11 images), take the same
+  // steps, up to float rounding in the summed gradients.
+  for (const std::string architecture : {"mnist_small", "shapes3d_large"}) {
+    SCOPED_TRACE(architecture);
+    const std::vector<std::int64_t> shape = architecture == "mnist_small"
+        ? std::vector<std::int64_t>{72, 1, 28, 28}
+        : std::vector<std::int64_t>{72, 3, 64, 64};
+    at::manual_seed(11);
+    const at::Tensor images = torch::rand(shape);
+    std::vector<at::Tensor> means;
+    std::vector<double> losses;
+    for (const std::int64_t workers : {1, 2, 3}) {
+      Vae model(make_context(
+          {{"architecture", architecture},
+           {"epochs", std::int64_t{1}},
+           {"batch_workers", workers}}));
+      double loss = 0.0;
+      model.fit(
+          images,
+          [&](const EpochReport& report) {
+            loss = report.loss;
+            return EpochDecision::kContinue;
+          },
+          nullptr);
+      means.push_back(model.encode(images.narrow(0, 0, 8)).mean);
+      losses.push_back(loss);
+    }
+    for (std::size_t split = 1; split < means.size(); ++split) {
+      SCOPED_TRACE("parts " + std::to_string(split + 1));
+      EXPECT_NEAR(losses[split], losses[0], 1e-5 * std::abs(losses[0]));
+      EXPECT_LT((means[split] - means[0]).abs().max().item<double>(), 1e-3);
+    }
+    // The models did learn: the split ones moved as far from the untrained codes as the whole.
+    Vae untrained(make_context({{"architecture", architecture}}));
+    const at::Tensor start = untrained.encode(images.narrow(0, 0, 8)).mean;
+    EXPECT_GT((means[0] - start).abs().max().item<double>(), 1e-2);
+  }
+}
+
+TEST(Vae, TrainingWorkersFollowTheModel) {
+  vae::VaeOptions options;
+  EXPECT_EQ(vae::training_workers(options, 2), 2);
+  EXPECT_EQ(vae::training_workers(options, 1), 1);
+  options.batch_workers = 3;
+  EXPECT_EQ(vae::training_workers(options, 2), 3);
+  options.batch_workers = 0;
+  options.batch_norm = BatchNormMode::kBatch;
+  EXPECT_EQ(vae::training_workers(options, 2), 1);
+  options.batch_norm = BatchNormMode::kFrozen;
+  options.dropout = vae::DropoutMode::kActive;
+  EXPECT_EQ(vae::training_workers(options, 2), 1);
+}
+
+TEST(Vae, BatchWorkersNeedIndependentImages) {
+  // Batch statistics couple the images of a batch, and active dropout draws masks from one
+  // generator, so neither can be split.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"batch_norm", "batch"}, {"dropout", "active"}}) {
+    SCOPED_TRACE(name);
+    try {
+      Vae model(make_context({{"batch_workers", std::int64_t{2}}, {name, value}}));
+      FAIL() << "batch_workers = 2 was accepted with " << name << " = " << value;
+    } catch (const ConfigError& error) {
+      EXPECT_THAT(
+          error.what(),
+          testing::HasSubstr("vae: parameter 'batch_workers' is 2, but parts of a batch can be "
+                             "computed apart only with batch_norm = \"frozen\" and dropout = "
+                             "\"inactive\""));
+    }
+  }
+  EXPECT_NO_THROW(Vae(
+      make_context({{"batch_workers", std::int64_t{1}}, {"batch_norm", std::string("batch")}})));
 }
 
 TEST(Vae, SameSeedGivesSameModel) {
