@@ -155,6 +155,11 @@ def comparison_rows(reference, genmem, replays):
                 f"; max abs difference {entry['max_abs_difference']:.2g}, "
                 f"{entry['mismatched_cues']} cues beyond {entry['tolerance']:g}"
             )
+            if "cues_still_moving" in entry:
+                note += (
+                    f" ({entry['mismatched_cues_at_fixed_points']} at fixed points; "
+                    f"{entry['cues_still_moving']} cues still moving after {steps} steps)"
+                )
         if kind == "vae_train":
             note = f"PyTorch loss {result['loss']}"
         rows.append(

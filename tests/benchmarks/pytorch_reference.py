@@ -38,8 +38,8 @@ multiply-add count of each layer, printed at the start: training is counted as 3
   replay draws the cues, and the patterns unless --replay-images gives them, uniform on [-1, 1)
   from torch.Generator seeded with --seed, and writes FILE.
 - FILE.states: float32 recalled states [B, D] after exactly S steps.
-- FILE.json: {"patterns": N, "dim": D, "cues": B, "steps": S, "beta": 20.0,
-  "similarity_scale": "inv_sqrt_dim", "chunk_elements": C, "seed": seed}.
+- FILE.json: {"name": the replay's name, "patterns": N, "dim": D, "cues": B, "steps": S,
+  "beta": 20.0, "similarity_scale": "inv_sqrt_dim", "chunk_elements": C, "seed": seed}.
 
 Run it with Debian's interpreter, /usr/bin/python3, because Debian's python3-torch package installs
 into that interpreter's module path only.
@@ -364,6 +364,7 @@ def run_replay(arguments):
     if arguments.dump_replay:
         write_float32([states], arguments.dump_replay + ".states")
         description = {
+            "name": replay_name(arguments),
             "patterns": arguments.replay_patterns,
             "dim": arguments.replay_dim,
             "cues": arguments.replay_cues,

@@ -168,6 +168,7 @@ class DumpReplayTest(unittest.TestCase):
             self.assertEqual(description["patterns"], 30)
             self.assertEqual(description["cues"], 5)
             self.assertEqual(description["chunk_elements"], 60)
+            self.assertEqual(description["name"], "replay/N:30/D:8/cues:5/steps:10")
 
             inputs = torch.from_numpy(np.fromfile(path, dtype="<f4")).view(35, 8)
             states = torch.from_numpy(np.fromfile(path + ".states", dtype="<f4")).view(5, 8)
