@@ -117,7 +117,7 @@ def write_plot(folder, name, title, x_label, y_label, columns, log_y=True):
             "set logscale x",
             "set logscale y" if log_y else "set yrange [0:*]",
             "set grid",
-            "set key top left",
+            "set key outside below",
             f"plot {plots}",
             "",
         ]

@@ -624,7 +624,8 @@ bool ModernHopfield::gram_logits(
     at::Tensor& weights,
     const at::Tensor& state,
     const TopKRows& sparse,
-    RecallWorkspace& workspace) const {
+    RecallWorkspace& workspace,
+    at::Tensor& mixed) const {
   const std::int64_t count = size();
   const std::int64_t capacity = std::min(count, gram_cache_elements_ / count);
   const std::int64_t sparse_count = sparse.rows.size(0);
@@ -641,8 +642,8 @@ bool ModernHopfield::gram_logits(
   const double negligible = epsilon / static_cast<double>(values.size(1));
   at::Tensor dropped = values <= negligible;
   dropped.select(1, 0).fill_(false);
-  const std::int64_t terms =
-      std::max<std::int64_t>(1, dropped.logical_not().sum(/*dim=*/1).max().item<std::int64_t>());
+  const at::Tensor term_counts = dropped.logical_not().sum(/*dim=*/1);
+  const std::int64_t terms = std::max<std::int64_t>(1, term_counts.max().item<std::int64_t>());
   dropped = dropped.narrow(1, 0, terms);
   const at::Tensor kept_values = values.narrow(1, 0, terms).masked_fill(dropped, 0.0);
   const at::Tensor kept_indices =
@@ -675,6 +676,9 @@ bool ModernHopfield::gram_logits(
     workspace.gram_slot.index_copy_(0, missing, at::arange(used, used + added, missing.options()));
     workspace.gram_used = used + added;
   }
+
+  mixed = at::zeros({weights.size(0)}, sparse.rows.options().dtype(at::kBool));
+  mixed.index_copy_(0, sparse.rows, term_counts > 1);
 
   // The logits of a state sum_j v_j x_j are sum_j v_j (X X^T)[j].
   const at::Tensor slots =
@@ -722,6 +726,9 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
   }
   // Active rows whose state the previous step computed from their top k patterns.
   TopKRows sparse;
+  // Active rows whose logits in this step summed several rows of X X^T, bool `[active]`, or
+  // undefined when no row's did.
+  at::Tensor mixed;
 
   for (std::int64_t step = 1; step <= max_steps; ++step) {
     const std::int64_t active = active_rows.size(0);
@@ -732,7 +739,8 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
     // Ramsauer et al. 2020, Eq. 3: one retrieval step, xi_new = X^T softmax(beta_eff X xi),
     // or sparsemax or 1.5-entmax in place of softmax. Each subtracts the row's maximum first,
     // so large logits do not overflow. Rows with concentrated weights take the top-k shortcut.
-    if (sparse.rows.defined() && gram_logits(weights, state, sparse, workspace)) {
+    mixed = at::Tensor();
+    if (sparse.rows.defined() && gram_logits(weights, state, sparse, workspace, mixed)) {
       counts.gram += sparse.rows.size(0);
     } else {
       at::mm_out(weights, state, transposed);
@@ -750,7 +758,22 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
       result.energy.select(1, step).index_copy_(0, active_rows, energy_of_chunk(next));
     }
 
-    const at::Tensor done = max_change <= tolerance_;
+    at::Tensor done = max_change <= tolerance_;
+    if (mixed.defined()) {
+      // A cue whose logits summed several rows of X X^T may stop only after a step with plain
+      // logits: their rounding differs from the plain product's, and a slowly moving mixture
+      // could otherwise look unchanged and stop early. Such a cue takes the plain product next.
+      const at::Tensor unconfirmed = done.logical_and(mixed);
+      done.logical_and_(mixed.logical_not());
+      if (unconfirmed.any().item<bool>() && sparse.rows.defined()) {
+        const at::Tensor keep = unconfirmed.index_select(0, sparse.rows).logical_not();
+        const at::Tensor kept = keep.nonzero().squeeze(1);
+        sparse = TopKRows{
+            sparse.rows.index_select(0, kept),
+            sparse.values.index_select(0, kept),
+            sparse.indices.index_select(0, kept)};
+      }
+    }
     const std::int64_t done_count = done.sum().item<std::int64_t>();
     if (done_count == 0) {
       continue;

@@ -590,16 +590,18 @@ TEST(ModernHopfield, TopKMatchesFullProductOnRandomPatterns) {
     const std::int64_t updates = result.steps.sum().item<std::int64_t>();
     EXPECT_GT(shortcut.top_k_updates(), 0);
     EXPECT_LT(shortcut.top_k_updates(), updates);
+    // A cue whose last logits summed several rows of X X^T takes one more step with plain
+    // logits before it stops, so it may stop one step later than with the full product.
+    const at::Tensor step_gaps = result.steps - expected.steps;
+    EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
     if (tolerance > 0.0) {
-      EXPECT_TRUE(result.steps.equal(expected.steps)) << result.steps << expected.steps;
+      EXPECT_GE(step_gaps.min().item<std::int64_t>(), 0) << result.steps << expected.steps;
       continue;
     }
     // NOTE: with tolerance 0 a cue stops only on an unchanged state, so rounding differences of
-    // about 1e-10 between the shortcut and the full product can move its stop by one step. In 20
-    // seeded runs of this case 1 of 4,000 cues stopped one step apart, and none with 1e-6.
-    const at::Tensor step_gaps = (result.steps - expected.steps).abs();
-    EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1);
-    EXPECT_LE((step_gaps > 0).sum().item<std::int64_t>(), 2);
+    // about 1e-10 between the shortcut and the full product can also move its stop one step
+    // earlier. In 20 seeded runs of this case 1 of 4,000 cues did, and none with 1e-6.
+    EXPECT_GE(step_gaps.min().item<std::int64_t>(), -1) << result.steps << expected.steps;
   }
 }
 
@@ -719,8 +721,11 @@ TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
     EXPECT_LE(cached.gram_rows(), 2000);
     EXPECT_EQ(plain.gram_updates(), 0);
     EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
-    EXPECT_TRUE(result.steps.equal(expected.steps)) << result.steps << expected.steps;
     EXPECT_TRUE(result.converged.equal(expected.converged));
+    // A cue that stops on logits summed from several rows confirms with one plain step.
+    const at::Tensor step_gaps = result.steps - expected.steps;
+    EXPECT_GE(step_gaps.min().item<std::int64_t>(), 0) << result.steps << expected.steps;
+    EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
   }
 }
 

@@ -93,13 +93,10 @@ struct StepFigures {
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas() {
-    using Setter = void (*)(int);
-    using Getter = int (*)();
-    auto* set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    auto* get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    if (set != nullptr && get != nullptr) {
-      set_ = set;
-      previous_ = get();
+    const Functions& functions = openblas();
+    if (functions.set != nullptr && functions.get != nullptr) {
+      set_ = functions.set;
+      previous_ = functions.get();
       set_(1);
     }
   }
@@ -114,6 +111,20 @@ class SingleThreadedBlas {
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
 
  private:
+  /// OpenBLAS's thread-count functions, or null pointers when another BLAS is loaded.
+  struct Functions {
+    void (*set)(int) = nullptr;
+    int (*get)() = nullptr;
+  };
+
+  /// Looks the functions up once: a lookup per batch took 2% of `mnist_small`'s training time.
+  static const Functions& openblas() {
+    static const Functions functions{
+        reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")),
+        reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))};
+    return functions;
+  }
+
   void (*set_)(int) = nullptr;
   int previous_ = 1;
 };
