@@ -196,9 +196,11 @@ TEST(Cli, DivergingTrainingStopsAndSaysSo) {
 
 TEST(Cli, InterruptedRunRecordsStatus) {
   TempDir dir;
-  // The tiny run takes about 15 s; after 6 s it is training, past data loading and set-up.
+  // With 1,000 epochs and no early stopping the tiny run trains for minutes, so after 6 s it is
+  // training, past data loading and set-up, and still running.
   const std::string command = std::string(GENMEM_PROGRAM) + " run " + kTiny.string()
-      + " -q --output " + (dir / "run").string() + " 2>" + (dir / "err").string()
+      + " -q --set models.neocortex.epochs=1000 --set models.neocortex.patience=0 --output "
+      + (dir / "run").string() + " 2>" + (dir / "err").string()
       + " & pid=$!; sleep 6; kill -INT $pid; wait $pid";
   const int status = std::system(("bash -c '" + command + "'").c_str());
   EXPECT_EQ(WEXITSTATUS(status), 130);
