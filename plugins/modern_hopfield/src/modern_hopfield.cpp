@@ -134,6 +134,13 @@ void require_file_layout(
   }
 }
 
+// Returns the numbers in [0, count) that are not in `rows` (int64), in increasing order.
+at::Tensor other_rows(std::int64_t count, const at::Tensor& rows) {
+  at::Tensor others = at::ones({count}, rows.options().dtype(at::kBool));
+  others.index_fill_(0, rows, false);
+  return others.nonzero().squeeze(1);
+}
+
 // Returns the rows of `weights [B, N]` whose weights outside their k largest sum to at most
 // `tolerance`, or nothing when fewer than `min_rows` pass. `weights` is restored before return.
 std::optional<TopKRows> select_top_k_rows(
@@ -365,9 +372,7 @@ std::int64_t top_k_mm_out(
   }
 
   if (passed_count < rows) {
-    at::Tensor remaining = at::ones({rows}, weights.options().dtype(at::kBool));
-    remaining.index_fill_(0, selected->rows, false);
-    const at::Tensor remaining_rows = remaining.nonzero().squeeze(1);
+    const at::Tensor remaining_rows = other_rows(rows, selected->rows);
     out.index_copy_(0, remaining_rows, at::mm(weights.index_select(0, remaining_rows), patterns));
   }
   return passed_count;
@@ -699,9 +704,7 @@ bool ModernHopfield::gram_logits(
   }
 
   weights.index_copy_(0, sparse.rows, logits);
-  at::Tensor remaining = at::ones({weights.size(0)}, sparse.rows.options().dtype(at::kBool));
-  remaining.index_fill_(0, sparse.rows, false);
-  const at::Tensor dense_rows = remaining.nonzero().squeeze(1);
+  const at::Tensor dense_rows = other_rows(weights.size(0), sparse.rows);
   weights.index_copy_(0, dense_rows, at::mm(state.index_select(0, dense_rows), patterns_.t()));
   return true;
 }

@@ -188,7 +188,7 @@ class ModernHopfield : public AssociativeMemory {
     /// Rows of `X X^T` computed so far, `[capacity, N]`; the first `gram_used` are filled.
     at::Tensor gram;
     std::int64_t gram_used = 0;
-    /// Row of `gram` that holds each stored pattern's similarities, int64 `[N]`, -1 for none.
+    /// Row of `gram` that contains each stored pattern's similarities, int64 `[N]`, -1 for none.
     at::Tensor gram_slot;
   };
 

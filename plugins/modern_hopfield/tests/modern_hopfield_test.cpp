@@ -664,8 +664,8 @@ TEST(ModernHopfield, GramRowsGiveTheLogitsOfTopKStates) {
   EXPECT_TRUE(result.states.equal(expected.states));
   EXPECT_TRUE(result.steps.equal(expected.steps));
 
-  // The cache holds at most gram_cache_elements / N rows: two rows are too few for the three
-  // patterns, so every step takes the plain product; three rows are enough.
+  // The cache keeps at most gram_cache_elements / N rows. Two rows are too few for the three
+  // patterns, so every step takes the plain product, and three rows are enough.
   std::map<std::string, ParameterValue> small = settings;
   small["gram_cache_elements"] = std::int64_t{2 * 16};
   ModernHopfield too_small = make_memory(small);
@@ -679,7 +679,7 @@ TEST(ModernHopfield, GramRowsGiveTheLogitsOfTopKStates) {
   EXPECT_EQ(just_enough.gram_updates(), 4);
 }
 
-TEST(ModernHopfield, GramRowsAreNotComputedForOneCueMixingThreePatterns) {
+TEST(ModernHopfield, GramRowsSkipThreePatternMixture) {
   // The mean of rows 1, 2 and 3 has logits beta * 16 / 3 for those rows and 0 for the others.
   // At beta 4 the weight outside them is 13 e^-21.3 = 7e-9, so the top-3 shortcut holds, but the
   // next logits would need three new rows of X X^T for one cue, more than kGramNewRowsPerCue,

@@ -45,9 +45,9 @@ LossTerms vae_loss(
     ReconstructionLoss kind,
     double kl_weight);
 
-/// Returns how many parts `fit` splits each batch into: `options.batch_workers` when positive;
-/// otherwise `threads` (the intra-op thread count) when batch norm is frozen and dropout inactive,
-/// because then no layer couples the images of a batch or draws random numbers; otherwise 1.
+/// Returns how many parts `fit` splits each batch into: `options.batch_workers` when positive,
+/// else `threads` (the intra-op thread count) when batch norm is frozen and dropout inactive, else
+/// 1. Only in that case does no layer couple the images of a batch or draw random numbers.
 std::int64_t training_workers(const VaeOptions& options, std::int64_t threads);
 
 /// Keras' `EarlyStopping(monitor='loss', patience=patience, min_delta=0)`: training stops once
