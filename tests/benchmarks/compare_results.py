@@ -198,6 +198,19 @@ def comparison_rows(reference, genmem, replays):
                     "" if best_sgemm is None else f"of PyTorch's {best_sgemm:.1f} GFLOP/s sgemm",
                 )
             )
+            fused_flops = flops[architecture].get("training_fused", training_flops)
+            if fused_flops != training_flops:
+                executed_rate = None if genmem_value is None else genmem_value * fused_flops / 1e9
+                rows.append(
+                    (
+                        f"{name} share of sgemm, FLOPs executed",
+                        "%",
+                        format_share(sgemm_share(executed_rate, best_sgemm)),
+                        "-",
+                        "-",
+                        f"genmem's fused layers execute {fused_flops / 1e6:.1f} MFLOP per image",
+                    )
+                )
 
     missing = sorted(set(genmem) - {result["name"] for result in reference["results"]})
     for name in missing:

@@ -279,14 +279,17 @@ def vae_case(architecture, image_count, loss, training_flops, seed):
 
 
 def count_training_flops():
-    """Return {architecture: {"forward", "training", "layers"}} with FLOPs per image."""
+    """Return {architecture: {"forward", "training", "training_fused", "layers"}} with FLOPs
+    per image. "training_fused" counts what genmem executes with its layers fused."""
     counts = {}
     for architecture, _, _ in VAE_POINTS:
         layers = reference_vae.count_forward_flops(architecture)
         forward = sum(flops for _, _, flops in layers)
+        fused = reference_vae.fused_forward_flops(architecture, layers)
         counts[architecture] = {
             "forward": forward,
             "training": TRAINING_FLOPS_PER_FORWARD * forward,
+            "training_fused": TRAINING_FLOPS_PER_FORWARD * fused,
             "layers": [
                 {"layer": name, "output_shape": list(shape), "flops": flops}
                 for name, shape, flops in layers

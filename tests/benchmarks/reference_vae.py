@@ -246,3 +246,20 @@ def count_forward_flops(architecture, latent_dim=20):
         mean, _ = encoder(torch.zeros((1,) + IMAGE_SHAPES[architecture]))
         decoder(mean)
     return layers
+
+
+def fused_forward_flops(architecture, layers):
+    """Count the FLOPs genmem executes with `fuse_layers = true`, from count_forward_flops' list.
+
+    For shapes3d_large, every 3x3 decoder convolution follows a nearest-neighbour upsampling by 2,
+    and genmem computes the pair as one 2x2 convolution with 4 times the output channels on the
+    (H/2 + 1) x (W/2 + 1) padded input grid. Other layers execute the FLOPs counted above.
+    """
+    total = 0
+    for name, shape, flops in layers:
+        channels, height, width = (shape + (1, 1, 1))[:3]
+        if architecture == "shapes3d_large" and name.startswith("decoder.") and len(shape) == 3:
+            grid = (height // 2 + 1) * (width // 2 + 1)
+            flops = flops * 4 * 4 * grid // (9 * height * width)
+        total += flops
+    return total

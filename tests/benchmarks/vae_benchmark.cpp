@@ -1,5 +1,6 @@
 // Training throughput of the vae plugin: one epoch of `fit` per iteration at batch size 32, for
-// each architecture, on uniform-noise images, and the same for other batch sizes. GENMEM_THREADS
+// each architecture, on uniform-noise images, and the same for other batch sizes and for
+// `shapes3d_large` with `fuse_layers = false`. GENMEM_THREADS
 // sets LibTorch's intra-op thread count (default 2). Times are wall-clock because LibTorch runs the
 // work on several threads.
 
@@ -20,12 +21,13 @@
 namespace {
 
 /// Trains for one epoch per iteration on `image_count` images of `architecture`, in batches of
-/// `batch_size`.
+/// `batch_size`, with `fuse_layers` as given.
 void run_training(
     benchmark::State& state,
     const std::string& architecture,
     std::int64_t image_count,
-    std::int64_t batch_size) {
+    std::int64_t batch_size,
+    bool fuse_layers = true) {
   at::set_num_threads(genmem::benchmarks::thread_count());
   at::manual_seed(0);
 
@@ -34,6 +36,7 @@ void run_training(
   context.parameters.set("architecture", architecture);
   context.parameters.set("batch_size", batch_size);
   context.parameters.set("epochs", std::int64_t{1});
+  context.parameters.set("fuse_layers", fuse_layers);
   genmem::Vae model(context);
   std::vector<std::int64_t> shape = model.image_shape();
   shape.insert(shape.begin(), image_count);
@@ -57,6 +60,10 @@ void BM_TrainShapes3dLarge(benchmark::State& state) {
   run_training(state, "shapes3d_large", state.range(0), 32);
 }
 
+void BM_TrainShapes3dLargeLayerByLayer(benchmark::State& state) {
+  run_training(state, "shapes3d_large", state.range(0), 32, /*fuse_layers=*/false);
+}
+
 // Arguments: images per epoch, batch size.
 void BM_TrainMnistSmallBatch(benchmark::State& state) {
   run_training(state, "mnist_small", state.range(0), state.range(1));
@@ -74,6 +81,11 @@ BENCHMARK(BM_TrainMnistSmall)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TrainShapes3dLarge)
+    ->ArgName("images")
+    ->Arg(128)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainShapes3dLargeLayerByLayer)
     ->ArgName("images")
     ->Arg(128)
     ->UseRealTime()

@@ -109,6 +109,7 @@ TEST(Autoencoder, ParametersAreVaeParametersWithoutKlWeight) {
       "batch_norm",
       "dropout",
       "shuffle",
+      "fuse_layers",
       "batch_workers"};
   EXPECT_EQ(names, expected);
   const Parameters defaults = default_parameters(autoencoder_parameters());

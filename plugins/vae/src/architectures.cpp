@@ -68,6 +68,62 @@ at::Tensor reshape_channels_last(
   return x.view({x.size(0), height, width, channels}).permute({0, 3, 1, 2});
 }
 
+/// A convolution's weight and bias with the batch normalisation after it folded in, when the
+/// normalisation is a fixed affine map. `normalised` is false when it uses batch statistics; the
+/// weight and bias are then the convolution's own and the normalisation still has to run.
+struct FoldedConv {
+  at::Tensor weight;
+  at::Tensor bias;
+  bool normalised = false;
+};
+
+FoldedConv fold_norm(const torch::nn::Conv2d& conv, const KerasBatchNorm2d& norm) {
+  if (norm->uses_batch_statistics()) {
+    return {conv->weight, conv->bias, false};
+  }
+  const auto [scale, shift] = norm->scale_and_shift();
+  return {conv->weight * scale.view({-1, 1, 1, 1}), conv->bias * scale + shift, true};
+}
+
+/// Turns a 3x3 kernel `[out, in, 3, 3]` into the 2x2 kernels `[4 * out, in, 2, 2]` that compute
+/// nearest-neighbour upsampling by 2 followed by the 3x3 'same' convolution. Output channel
+/// `(o * 2 + p) * 2 + q` holds the kernel of output rows of parity p and columns of parity q.
+/// Along one axis, an even output row 2m reads upsampled rows 2m-1, 2m and 2m+1, which are input
+/// rows m-1, m and m, so its taps are (w0, w1 + w2); an odd row reads m, m and m+1, so its taps
+/// are (w0 + w1, w2).
+at::Tensor parity_kernels(const at::Tensor& weight) {
+  const at::Tensor taps =
+      torch::tensor({1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0})
+          .to(weight.options())
+          .view({2, 2, 3});
+  return at::einsum("pai,qbj,oxij->opqxab", {taps, taps, weight})
+      .reshape({4 * weight.size(0), weight.size(1), 2, 2});
+}
+
+/// Nearest-neighbour upsampling of `x` `[N, in, H, W]` by 2, then a 3x3 'same' convolution with
+/// `weight` and `bias`, computed as one 2x2 convolution on `x` padded by 1. Returns
+/// `[N, out, 2H, 2W]`.
+at::Tensor upsample_then_conv(
+    const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const std::int64_t batch = x.size(0);
+  const std::int64_t out = weight.size(0);
+  const std::int64_t height = x.size(2);
+  const std::int64_t width = x.size(3);
+  const at::Tensor parities =
+      at::conv2d(x, parity_kernels(weight), bias.repeat_interleave(4), 1, 1).contiguous();
+
+  // parities is [N, out, 2, 2, H + 1, W + 1] in memory. Output pixel (2m + p, 2k + q) of channel
+  // o is parities[n][o][p][q][m + p][k + q], so one strided view [N, out, H, 2, W, 2] holds the
+  // output, and reshaping it copies the pixels into place.
+  const std::int64_t plane = (height + 1) * (width + 1);
+  return parities
+      .as_strided(
+          {batch, out, height, 2, width, 2},
+          {parities.stride(0), 4 * plane, width + 1, 2 * plane + width + 1, 1, plane + 1},
+          parities.storage_offset())
+      .reshape({batch, out, 2 * height, 2 * width});
+}
+
 torch::nn::Conv2d make_conv(
     std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t pad) {
   return torch::nn::Conv2d(
@@ -77,7 +133,9 @@ torch::nn::Conv2d make_conv(
 class Shapes3dEncoder : public Encoder {
  public:
   Shapes3dEncoder(const NetworkOptions& options, at::Generator generator)
-      : dropout_(options.dropout), generator_(std::move(generator)) {
+      : dropout_(options.dropout),
+        fuse_layers_(options.fuse_layers),
+        generator_(std::move(generator)) {
     const std::int64_t channels[] = {3, 32, 64, 128, 256};
     for (int i = 0; i < 4; ++i) {
       const std::string suffix = std::to_string(i + 1);
@@ -97,11 +155,21 @@ class Shapes3dEncoder : public Encoder {
       (*representations)["input"] = images.flatten(1);
     }
     for (std::size_t i = 0; i < convs_.size(); ++i) {
-      x = convs_[i]->forward(x);
-      if (representations != nullptr) {
-        (*representations)["conv" + std::to_string(i + 1)] = x.flatten(1);
+      // The representations need each convolution's own output, so they take the unfused path.
+      if (fuse_layers_ && representations == nullptr) {
+        const FoldedConv folded = fold_norm(convs_[i], norms_[i]);
+        x = at::conv2d(x, folded.weight, folded.bias, /*stride=*/2);
+        if (!folded.normalised) {
+          x = norms_[i]->forward(x);
+        }
+      } else {
+        x = convs_[i]->forward(x);
+        if (representations != nullptr) {
+          (*representations)["conv" + std::to_string(i + 1)] = x.flatten(1);
+        }
+        x = norms_[i]->forward(x);
       }
-      x = at::leaky_relu(norms_[i]->forward(x), kLeakyReluSlope);
+      x = at::leaky_relu(x, kLeakyReluSlope);
     }
 
     // Global average pooling: [N, 256, 2, 2] -> [N, 256].
@@ -115,6 +183,7 @@ class Shapes3dEncoder : public Encoder {
 
  private:
   DropoutMode dropout_;
+  bool fuse_layers_;
   at::Generator generator_;
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<KerasBatchNorm2d> norms_;
@@ -124,7 +193,8 @@ class Shapes3dEncoder : public Encoder {
 
 class Shapes3dDecoder : public Decoder {
  public:
-  Shapes3dDecoder(const NetworkOptions& options, at::Generator generator) {
+  Shapes3dDecoder(const NetworkOptions& options, at::Generator generator)
+      : fuse_layers_(options.fuse_layers) {
     dense_ = register_module("dense", torch::nn::Linear(options.latent_dim, 4 * 4 * 256));
     const std::int64_t channels[] = {256, 128, 64, 32};
     for (int i = 0; i < 3; ++i) {
@@ -140,6 +210,17 @@ class Shapes3dDecoder : public Decoder {
 
   at::Tensor forward(const at::Tensor& latents) override {
     at::Tensor x = reshape_channels_last(dense_->forward(latents), 256, 4, 4);
+    if (fuse_layers_) {
+      for (std::size_t i = 0; i < convs_.size(); ++i) {
+        const FoldedConv folded = fold_norm(convs_[i], norms_[i]);
+        x = upsample_then_conv(x, folded.weight, folded.bias);
+        if (!folded.normalised) {
+          x = norms_[i]->forward(x);
+        }
+        x = at::leaky_relu(x, kLeakyReluSlope);
+      }
+      return at::sigmoid(upsample_then_conv(x, output_->weight, output_->bias));
+    }
     for (std::size_t i = 0; i < convs_.size(); ++i) {
       x = upsample(x);
       x = at::leaky_relu(norms_[i]->forward(convs_[i]->forward(x)), kLeakyReluSlope);
@@ -153,6 +234,7 @@ class Shapes3dDecoder : public Decoder {
     return at::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
   }
 
+  bool fuse_layers_;
   torch::nn::Linear dense_{nullptr};
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<KerasBatchNorm2d> norms_;
@@ -256,17 +338,26 @@ KerasBatchNorm2dImpl::KerasBatchNorm2dImpl(std::int64_t channels, BatchNormMode 
 }
 
 at::Tensor KerasBatchNorm2dImpl::forward(const at::Tensor& x) {
-  const bool use_batch_statistics = mode_ == BatchNormMode::kBatch && is_training();
   return at::batch_norm(
       x,
       gamma_,
       beta_,
       running_mean_,
       running_var_,
-      use_batch_statistics,
+      uses_batch_statistics(),
       kBatchNormMomentum,
       kBatchNormEpsilon,
       /*cudnn_enabled=*/true);
+}
+
+bool KerasBatchNorm2dImpl::uses_batch_statistics() const {
+  return mode_ == BatchNormMode::kBatch && is_training();
+}
+
+std::pair<at::Tensor, at::Tensor> KerasBatchNorm2dImpl::scale_and_shift() const {
+  at::Tensor scale = gamma_ * at::rsqrt(running_var_ + kBatchNormEpsilon);
+  at::Tensor shift = beta_ - running_mean_ * scale;
+  return {std::move(scale), std::move(shift)};
 }
 
 Networks make_networks(const NetworkOptions& options, at::Generator generator) {

@@ -84,6 +84,9 @@ struct VaeOptions {
   BatchNormMode batch_norm = BatchNormMode::kFrozen;
   DropoutMode dropout = DropoutMode::kInactive;
   bool shuffle = true;
+  /// Folds frozen batch normalisation and upsampling into the convolutions of `kShapes3dLarge`
+  /// (see `make_networks`); false runs the layers one by one, as the original.
+  bool fuse_layers = true;
   /// Parts each training batch is split into and computed at the same time, one thread each; 0
   /// chooses (see `training_workers`).
   std::int64_t batch_workers = 0;

@@ -143,6 +143,7 @@ vae::NetworkOptions Vae::State::network_options() const {
   network_options.latent_dim = options.latent_dim;
   network_options.batch_norm = options.batch_norm;
   network_options.dropout = options.dropout;
+  network_options.fuse_layers = options.fuse_layers;
   return network_options;
 }
 
