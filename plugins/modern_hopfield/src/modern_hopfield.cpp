@@ -141,6 +141,34 @@ at::Tensor other_rows(std::int64_t count, const at::Tensor& rows) {
   return others.nonzero().squeeze(1);
 }
 
+// Returns the minimum number of rows out of `rows` that `top_k_mm_out` needs to pass its test.
+std::int64_t top_k_min_rows(std::int64_t rows, double min_share) {
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(min_share * static_cast<double>(rows))));
+}
+
+// Returns `patterns [N, D] x patterns^T`, `[N, N]`. The matrix is symmetric, so only the blocks
+// on and above the diagonal are multiplied, 36 of 64 with 8 row blocks, and the others are
+// copied from them.
+at::Tensor gram_matrix(const at::Tensor& patterns) {
+  const std::int64_t count = patterns.size(0);
+  const std::int64_t blocks = std::clamp<std::int64_t>(count / 1024, 1, 8);
+  const std::int64_t block = (count + blocks - 1) / blocks;
+  at::Tensor gram = at::empty({count, count}, patterns.options());
+  for (std::int64_t first = 0; first < count; first += block) {
+    const std::int64_t rows = std::min(block, count - first);
+    const at::Tensor left = patterns.narrow(0, first, rows);
+    at::Tensor band = gram.narrow(0, first, rows).narrow(1, first, count - first);
+    at::mm_out(band, left, patterns.narrow(0, first, count - first).t());
+    if (first + rows < count) {
+      gram.narrow(0, first + rows, count - first - rows)
+          .narrow(1, first, rows)
+          .copy_(band.narrow(1, rows, count - first - rows).t());
+    }
+  }
+  return gram;
+}
+
 // Returns the rows of `weights [B, N]` whose weights outside their k largest sum to at most
 // `tolerance`, or nothing when fewer than `min_rows` pass. `weights` is restored before return.
 std::optional<TopKRows> select_top_k_rows(
@@ -354,9 +382,8 @@ std::int64_t top_k_mm_out(
     return 0;
   }
 
-  const auto min_rows = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(std::ceil(min_share * static_cast<double>(rows))));
-  const std::optional<TopKRows> selected = select_top_k_rows(weights, k, tolerance, min_rows);
+  const std::optional<TopKRows> selected =
+      select_top_k_rows(weights, k, tolerance, top_k_min_rows(rows, min_share));
   if (!selected) {
     at::mm_out(out, weights, patterns);
     return 0;
@@ -600,6 +627,7 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   // exceeds chunk_elements.
   const std::int64_t chunk = std::clamp<std::int64_t>(chunk_elements_ / size(), 1, batch);
   RecallWorkspace workspace;
+  workspace.whole_gram_allowed = use_whole_gram(batch, max_steps, options.record_energy);
   workspace.state = at::empty({chunk, pattern_dim()}, initial.options());
   workspace.next = at::empty({chunk, pattern_dim()}, initial.options());
   workspace.weights = at::empty({chunk, size()}, initial.options());
@@ -623,6 +651,16 @@ RecallResult ModernHopfield::recall(const at::Tensor& cues, const RecallOptions&
   }
   result.states = result.states.to(at::kFloat);
   return result;
+}
+
+bool ModernHopfield::use_whole_gram(
+    std::int64_t batch, std::int64_t max_steps, bool record_energy) const {
+  const std::int64_t count = size();
+  // X X^T costs about N^2 D / 2 multiply-adds with its symmetry, and each cue whose first step
+  // it lets skip saves two products of D N, so it pays off from about N / 2 cues on. Logits from
+  // it cost N^2 per cue instead of D N, so it needs N <= D.
+  return top_k_ > 0 && top_k_ < count && max_steps >= 2 && !record_energy && count <= pattern_dim()
+      && 2 * batch >= count && gram_cache_elements_ / count >= count;
 }
 
 bool ModernHopfield::gram_logits(
@@ -732,6 +770,11 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
   // Active rows whose logits in this step summed several rows of X X^T, bool `[active]`, or
   // undefined when no row's did.
   at::Tensor mixed;
+  // Logits of the next step when the previous one computed them from its weights, else undefined.
+  at::Tensor next_logits;
+  // True in the step after one that left the state out; no cue can stop in it.
+  bool after_skipped_state = false;
+  const std::int64_t k = std::min(top_k_, size());
 
   for (std::int64_t step = 1; step <= max_steps; ++step) {
     const std::int64_t active = active_rows.size(0);
@@ -743,13 +786,36 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
     // or sparsemax or 1.5-entmax in place of softmax. Each subtracts the row's maximum first,
     // so large logits do not overflow. Rows with concentrated weights take the top-k shortcut.
     mixed = at::Tensor();
-    if (sparse.rows.defined() && gram_logits(weights, state, sparse, workspace, mixed)) {
+    if (next_logits.defined()) {
+      weights.copy_(next_logits);
+      next_logits = at::Tensor();
+    } else if (sparse.rows.defined() && gram_logits(weights, state, sparse, workspace, mixed)) {
       counts.gram += sparse.rows.size(0);
     } else {
       at::mm_out(weights, state, transposed);
     }
     weights.mul_(beta_eff);
     separate_(weights, separation_);
+
+    // From noise, the first step's weights are often spread over many patterns, so its state
+    // would be a full product and the next logits another. With all of X X^T, computed the
+    // first time this happens, the next logits are the weights times X X^T, one product of N
+    // instead of two of D, and the state is left out. A cue that had reached a fixed point
+    // after it stays there, so skipping the stopping tests of this step and the next costs it
+    // at most two more steps.
+    if (workspace.whole_gram_allowed && step == 1 && step < max_steps
+        && !select_top_k_rows(
+            weights, k, top_k_tolerance_, top_k_min_rows(active, kTopKMinShare))) {
+      if (workspace.gram_used < size()) {
+        workspace.gram = gram_matrix(patterns_);
+        workspace.gram_slot = at::arange(size(), active_rows.options());
+        workspace.gram_used = size();
+      }
+      next_logits = at::mm(weights, workspace.gram);
+      counts.gram += active;
+      after_skipped_state = true;
+      continue;
+    }
     counts.top_k +=
         top_k_mm_out(next, weights, patterns_, top_k_, top_k_tolerance_, kTopKMinShare, &sparse);
 
@@ -762,6 +828,10 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
     }
 
     at::Tensor done = max_change <= tolerance_;
+    if (after_skipped_state) {
+      done.fill_(false);
+      after_skipped_state = false;
+    }
     if (mixed.defined()) {
       // A cue whose logits summed several rows of X X^T may stop only after a step with plain
       // logits: their rounding differs from the plain product's, and a slowly moving mixture

@@ -190,6 +190,9 @@ class ModernHopfield : public AssociativeMemory {
     std::int64_t gram_used = 0;
     /// Row of `gram` that contains each stored pattern's similarities, int64 `[N]`, -1 for none.
     at::Tensor gram_slot;
+    /// Whether a first step whose weights fail the top-k test may compute all of `X X^T` and
+    /// take the next logits from it (see `use_whole_gram`).
+    bool whole_gram_allowed = false;
   };
 
   /// Numbers of cue updates that took each shortcut.
@@ -203,6 +206,10 @@ class ModernHopfield : public AssociativeMemory {
   /// First element of a saved file's tuple: "genmem." and the plugin name.
   std::string file_kind() const;
   at::Tensor energy_of_chunk(const at::Tensor& states) const;
+  /// Returns true when a recall of `batch` cues may compute all of `X X^T`: when the cache can
+  /// hold it, N <= D, the cues number at least N / 2 and the first step's state can be left out
+  /// (top-k on, two steps or more, no energies recorded).
+  bool use_whole_gram(std::int64_t batch, std::int64_t max_steps, bool record_energy) const;
   /// Writes the logits `state [A, D] x X^T` into `weights [A, N]`, taking those of the rows
   /// `sparse.rows` from cached rows of `X X^T`. Each of those states is the sum of its top-k
   /// patterns weighted by `sparse.values`. Sets `mixed`, bool `[A]`, to the rows whose logits

@@ -729,6 +729,50 @@ TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
   }
 }
 
+TEST(ModernHopfield, WholeGramLeavesOutTheFirstState) {
+  // Uniform patterns in [-1, 1] with N 64 <= D 256 and 64 cues, so recall computes all of
+  // X X^T. Cues 0 to 7 are stored patterns and the others uniform noise. At beta 20 scaled by
+  // 1/sqrt(D), the noise cues' first weights are spread too widely for the top-k shortcut, and
+  // fewer than a quarter of the cues pass it, so the first step's states are left out and the
+  // second step's logits are the weights times X X^T. The plain computation stops the stored
+  // patterns after step 1, which leaves them unchanged; without the first state, they stop
+  // after step 3. The states must equal the plain computation's.
+  at::manual_seed(3);
+  const at::Tensor patterns = at::rand({64, 256}).mul_(2).sub_(1);
+  at::Tensor cues = at::rand({64, 256}).mul_(2).sub_(1);
+  cues.narrow(0, 0, 8).copy_(patterns.narrow(0, 0, 8));
+  const std::map<std::string, ParameterValue> settings = {{"tolerance", 1e-6}};
+  ModernHopfield whole = make_memory(settings);
+  whole.store(patterns);
+  const RecallResult result = whole.recall(cues, RecallOptions{});
+  std::map<std::string, ParameterValue> off = settings;
+  off["gram_cache_elements"] = std::int64_t{0};
+  ModernHopfield plain = make_memory(off);
+  plain.store(patterns);
+  const RecallResult expected = plain.recall(cues, RecallOptions{});
+
+  EXPECT_EQ(whole.gram_rows(), 64);
+  EXPECT_EQ(plain.gram_rows(), 0);
+  EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
+  EXPECT_TRUE(result.converged.equal(expected.converged));
+  EXPECT_TRUE(expected.steps.narrow(0, 0, 8).equal(at::full({8}, 1, at::kLong))) << expected.steps;
+  EXPECT_TRUE(result.steps.narrow(0, 0, 8).equal(at::full({8}, 3, at::kLong))) << result.steps;
+  // For the noise cues, the rule for mixed cues adds at most one step.
+  const at::Tensor step_gaps = (result.steps - expected.steps).narrow(0, 8, 56);
+  EXPECT_GE(step_gaps.min().item<std::int64_t>(), 0) << result.steps << expected.steps;
+  EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
+
+  // With fewer cues than N / 2, or a cache smaller than N^2, recall does not compute X X^T.
+  whole.recall(cues.narrow(0, 0, 31), RecallOptions{});
+  EXPECT_LT(whole.gram_rows(), 64);
+  std::map<std::string, ParameterValue> small = settings;
+  small["gram_cache_elements"] = std::int64_t{64 * 64 - 1};
+  ModernHopfield too_small = make_memory(small);
+  too_small.store(patterns);
+  too_small.recall(cues, RecallOptions{});
+  EXPECT_LT(too_small.gram_rows(), 64);
+}
+
 TEST(ModernHopfield, StoppedCueRepeatsLastEnergy) {
   ModernHopfield memory = make_memory({{"beta", 10.0}, {"similarity_scale", std::string("none")}});
   const at::Tensor patterns = random_signs(20, 64);
