@@ -242,6 +242,22 @@ void sum_top_k_patterns(
   }
 }
 
+// Returns the rows of `narrow` and `wide` together in increasing order, each with as many
+// weights as `wide` has. The weights added to `narrow`'s rows are zeros, with the row's first
+// pattern index.
+TopKRows merge_top_k_rows(const TopKRows& narrow, const TopKRows& wide) {
+  const std::int64_t extra = wide.values.size(1) - narrow.values.size(1);
+  const at::Tensor values = at::cat(
+      {narrow.values, at::zeros({narrow.values.size(0), extra}, narrow.values.options())}, 1);
+  const at::Tensor indices =
+      at::cat({narrow.indices, narrow.indices.narrow(1, 0, 1).expand({-1, extra})}, 1);
+  const auto [rows, order] = at::cat({narrow.rows, wide.rows}).sort();
+  return TopKRows{
+      rows,
+      at::cat({values, wide.values}).index_select(0, order),
+      at::cat({indices, wide.indices}).index_select(0, order)};
+}
+
 }  // namespace
 
 std::vector<ParameterSpec> modern_hopfield_parameters() {
@@ -390,7 +406,7 @@ std::int64_t top_k_mm_out(
   }
 
   // The gathered patterns take no more memory than the larger of `weights` and `out`.
-  const std::int64_t passed_count = selected->rows.size(0);
+  std::int64_t passed_count = selected->rows.size(0);
   const std::int64_t dim = patterns.size(1);
   const std::int64_t max_gathered_rows = rows * std::max(count, dim) / dim;
   sum_top_k_patterns(out, patterns, *selected, passed_count == rows, max_gathered_rows);
@@ -398,9 +414,33 @@ std::int64_t top_k_mm_out(
     *selected_rows = *selected;
   }
 
-  if (passed_count < rows) {
-    const at::Tensor remaining_rows = other_rows(rows, selected->rows);
-    out.index_copy_(0, remaining_rows, at::mm(weights.index_select(0, remaining_rows), patterns));
+  if (passed_count == rows) {
+    return passed_count;
+  }
+
+  // Rows that fail the test with k often pass it with kTopKWideFactor * k, and a sum of that
+  // many patterns still costs far less than a row of the full product.
+  at::Tensor remaining_rows = other_rows(rows, selected->rows);
+  at::Tensor remaining = weights.index_select(0, remaining_rows);
+  const std::int64_t wide_k = std::min(kTopKWideFactor * k, count);
+  std::optional<TopKRows> wide;
+  if (wide_k < count) {
+    wide = select_top_k_rows(remaining, wide_k, tolerance, /*min_rows=*/1);
+  }
+  if (wide) {
+    const TopKRows wide_rows{
+        remaining_rows.index_select(0, wide->rows), wide->values, wide->indices};
+    sum_top_k_patterns(out, patterns, wide_rows, /*in_order=*/false, max_gathered_rows);
+    passed_count += wide_rows.rows.size(0);
+    if (selected_rows != nullptr) {
+      *selected_rows = merge_top_k_rows(*selected_rows, wide_rows);
+    }
+    const at::Tensor dense = other_rows(remaining_rows.size(0), wide->rows);
+    remaining_rows = remaining_rows.index_select(0, dense);
+    remaining = remaining.index_select(0, dense);
+  }
+  if (remaining_rows.size(0) > 0) {
+    out.index_copy_(0, remaining_rows, at::mm(remaining, patterns));
   }
   return passed_count;
 }

@@ -43,6 +43,9 @@ at::Tensor& separate_(at::Tensor& logits, Separation separation);
 /// and a tenth took 1.2 to 1.5 times.
 inline constexpr double kTopKMinShare = 0.25;
 
+/// Ratio of the second, wider top-k test of `top_k_mm_out` to its first.
+inline constexpr std::int64_t kTopKWideFactor = 4;
+
 /// Rows of a weight matrix that pass the top-k test, with their top-k weights and pattern indices.
 struct TopKRows {
   /// Row numbers, int64 `[P]`, in increasing order.
@@ -61,11 +64,13 @@ struct TopKRows {
 /// differs from the full product by at most `tolerance` times the largest absolute value in
 /// `patterns`, apart from float rounding. The shortcut is used only when at least `min_share` of
 /// the rows pass. Otherwise, and for `top_k = 0` or `top_k >= N`, every row gets the full
-/// product. The weights must be non-negative with rows summing to 1, as `separate_` returns them.
-/// `weights` is modified during the call and restored before it returns. Returns the number of
-/// rows computed from their top `top_k` patterns. When `selected` is given, it receives those
-/// rows with their weights and pattern indices, or undefined tensors when no row took the
-/// shortcut.
+/// product. When the shortcut is used, the rows that fail it take the same test with
+/// `kTopKWideFactor * top_k` weights, and only those that fail again get the full product. The
+/// weights must be non-negative with rows summing to 1, as `separate_` returns them. `weights` is
+/// modified during the call and restored before it returns. Returns the number of rows computed
+/// from their top patterns. When `selected` is given, it receives those rows with their weights and
+/// pattern indices, or undefined tensors when no row took the shortcut. When some rows passed the
+/// wider test, every row there has that many weights, the narrow rows' extra weights being zeros.
 std::int64_t top_k_mm_out(
     at::Tensor& out,
     at::Tensor& weights,

@@ -559,6 +559,31 @@ TEST(ModernHopfield, TopKMixesShortcutAndFullRows) {
   EXPECT_LT(max_abs_diff(result.states, full.recall(cues, options).states), 1e-6);
 }
 
+TEST(ModernHopfield, TopKWideTestTakesMixturesOfMorePatterns) {
+  // Two cues at beta 4 with top_k 2: row 5 with one value flipped passes the test with 2 weights,
+  // and the mean of rows 1, 2 and 3 fails it (a third of its weight lies outside its top 2) but
+  // passes it with kTopKWideFactor * 2 = 8, with 13 e^-21.3 / 3 = 2e-9 outside its top 3.
+  ASSERT_GE(kTopKWideFactor * 2, 3);
+  const at::Tensor patterns = hadamard16();
+  at::Tensor cues = at::stack({patterns[5], (patterns[1] + patterns[2] + patterns[3]) / 3});
+  cues[0][3] = -cues[0][3];
+  RecallOptions options;
+  options.max_steps = 1;
+
+  ModernHopfield shortcut = make_memory(
+      {{"beta", 4.0}, {"similarity_scale", std::string("none")}, {"top_k", std::int64_t{2}}});
+  shortcut.store(patterns);
+  const RecallResult result = shortcut.recall(cues, options);
+  EXPECT_EQ(shortcut.top_k_updates(), 2);
+  EXPECT_TRUE(result.states[0].equal(patterns[5]));
+  EXPECT_LT(max_abs_diff(result.states[1], cues[1]), 1e-7);
+
+  ModernHopfield full = make_memory(
+      {{"beta", 4.0}, {"similarity_scale", std::string("none")}, {"top_k", std::int64_t{0}}});
+  full.store(patterns);
+  EXPECT_LT(max_abs_diff(result.states, full.recall(cues, options).states), 1e-7);
+}
+
 TEST(ModernHopfield, TopKMatchesFullProductOnRandomPatterns) {
   // Uniform patterns and noise cues in [-1, 1] (N 2,000, D 256, beta 20 scaled by 1/sqrt(D)).
   // The first step spreads the weights over a few patterns, and later steps concentrate them
