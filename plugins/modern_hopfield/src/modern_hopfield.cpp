@@ -327,7 +327,9 @@ std::vector<ParameterSpec> modern_hopfield_parameters() {
           "largest number of values in the cache of rows of X X^T (stored patterns times stored "
           "patterns) that one recall keeps. A cue whose state is the sum of its top_k patterns "
           "gets its logits from those rows instead of from all D values of every stored "
-          "pattern. 0 always computes the logits from the stored patterns",
+          "pattern. When it is at least N^2, N <= D and the cues number at least N / 2, a first "
+          "step with widely spread weights takes the next logits from the whole of X X^T. 0 "
+          "always computes the logits from the stored patterns",
           "elements"),
   };
 }
