@@ -765,25 +765,41 @@ bool ModernHopfield::gram_logits(
   mixed = at::zeros({weights.size(0)}, sparse.rows.options().dtype(at::kBool));
   mixed.index_copy_(0, sparse.rows, term_counts > 1);
 
-  // The logits of a state sum_j v_j x_j are sum_j v_j (X X^T)[j].
-  const at::Tensor slots =
-      workspace.gram_slot.index_select(0, kept_indices.reshape({-1})).view({sparse_count, terms});
-  const bool all_rows = sparse_count == weights.size(0);
-  at::Tensor logits = all_rows ? weights : at::empty({sparse_count, count}, weights.options());
+  // The logits of a state sum_j v_j x_j are sum_j v_j (X X^T)[j]. The rows are ordered by their
+  // number of kept terms, most first, so that term j is added only to the prefix of rows that
+  // have it: a few wide mixtures do not make every row gather their number of terms.
+  const at::Tensor row_order = term_counts.argsort(/*dim=*/0, /*descending=*/true);
+  const at::Tensor sorted_counts = term_counts.index_select(0, row_order).to(at::kCPU);
+  const std::int64_t* counts_data = sorted_counts.data_ptr<std::int64_t>();
+  const at::Tensor slots = workspace.gram_slot.index_select(0, kept_indices.reshape({-1}))
+                               .view({sparse_count, terms})
+                               .index_select(0, row_order);
+  const at::Tensor sorted_values = kept_values.index_select(0, row_order);
+  at::Tensor logits = at::empty({sparse_count, count}, weights.options());
   at::index_select_out(logits, workspace.gram, 0, slots.select(1, 0));
-  logits.mul_(kept_values.narrow(1, 0, 1));
-  if (terms > 1) {
-    at::Tensor term = at::empty_like(logits);
-    for (std::int64_t j = 1; j < terms; ++j) {
-      at::index_select_out(term, workspace.gram, 0, slots.select(1, j));
-      logits.addcmul_(term, kept_values.narrow(1, j, 1));
+  logits.mul_(sorted_values.narrow(1, 0, 1));
+  at::Tensor term;
+  std::int64_t having = sparse_count;
+  for (std::int64_t j = 1; j < terms; ++j) {
+    while (having > 0 && counts_data[having - 1] <= j) {
+      --having;
     }
+    if (having == 0) {
+      break;
+    }
+    if (!term.defined()) {
+      term = at::empty({having, count}, weights.options());
+    }
+    at::Tensor prefix_term = term.narrow(0, 0, having);
+    at::index_select_out(prefix_term, workspace.gram, 0, slots.select(1, j).narrow(0, 0, having));
+    logits.narrow(0, 0, having)
+        .addcmul_(prefix_term, sorted_values.narrow(0, 0, having).narrow(1, j, 1));
   }
-  if (all_rows) {
+  weights.index_copy_(0, sparse.rows.index_select(0, row_order), logits);
+  if (sparse_count == weights.size(0)) {
     return true;
   }
 
-  weights.index_copy_(0, sparse.rows, logits);
   const at::Tensor dense_rows = other_rows(weights.size(0), sparse.rows);
   weights.index_copy_(0, dense_rows, at::mm(state.index_select(0, dense_rows), patterns_.t()));
   return true;
