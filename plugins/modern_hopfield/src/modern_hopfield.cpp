@@ -767,7 +767,7 @@ bool ModernHopfield::gram_logits(
 
   // The logits of a state sum_j v_j x_j are sum_j v_j (X X^T)[j]. The rows are ordered by their
   // number of kept terms, most first, so that term j is added only to the prefix of rows that
-  // have it: a few wide mixtures do not make every row gather their number of terms.
+  // have it. A few wide mixtures then do not make every row gather their number of terms.
   const at::Tensor row_order = term_counts.argsort(/*dim=*/0, /*descending=*/true);
   const at::Tensor sorted_counts = term_counts.index_select(0, row_order).to(at::kCPU);
   const std::int64_t* counts_data = sorted_counts.data_ptr<std::int64_t>();

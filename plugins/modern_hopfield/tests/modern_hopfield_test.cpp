@@ -758,7 +758,7 @@ TEST(ModernHopfield, WholeGramLeavesOutTheFirstState) {
   // Uniform patterns in [-1, 1] with N 64 <= D 256 and 64 cues, so recall computes all of
   // X X^T. Cues 0 to 7 are stored patterns and the others uniform noise. At beta 20 scaled by
   // 1/sqrt(D), the noise cues' first weights are spread too widely for the top-k shortcut, and
-  // fewer than a quarter of the cues pass it, so the first step's states are left out and the
+  // fewer than a quarter of the cues pass it. So the first step's states are left out, and the
   // second step's logits are the weights times X X^T. The plain computation stops the stored
   // patterns after step 1, which leaves them unchanged; without the first state, they stop
   // after step 3. The states must equal the plain computation's.

@@ -87,7 +87,7 @@ FoldedConv fold_norm(const torch::nn::Conv2d& conv, const KerasBatchNorm2d& norm
 
 /// Turns a 3x3 kernel `[out, in, 3, 3]` into the 2x2 kernels `[4 * out, in, 2, 2]` that compute
 /// nearest-neighbour upsampling by 2 followed by the 3x3 'same' convolution. Output channel
-/// `(o * 2 + p) * 2 + q` holds the kernel of output rows of parity p and columns of parity q.
+/// `(o * 2 + p) * 2 + q` contains the kernel of output rows of parity p and columns of parity q.
 /// Along one axis, an even output row 2m reads upsampled rows 2m-1, 2m and 2m+1, which are input
 /// rows m-1, m and m, so its taps are (w0, w1 + w2); an odd row reads m, m and m+1, so its taps
 /// are (w0 + w1, w2).
@@ -113,7 +113,7 @@ at::Tensor upsample_then_conv(
       at::conv2d(x, parity_kernels(weight), bias.repeat_interleave(4), 1, 1).contiguous();
 
   // parities is [N, out, 2, 2, H + 1, W + 1] in memory. Output pixel (2m + p, 2k + q) of channel
-  // o is parities[n][o][p][q][m + p][k + q], so one strided view [N, out, H, 2, W, 2] holds the
+  // o is parities[n][o][p][q][m + p][k + q], so one strided view [N, out, H, 2, W, 2] is the
   // output, and reshaping it copies the pixels into place.
   const std::int64_t plane = (height + 1) * (width + 1);
   return parities

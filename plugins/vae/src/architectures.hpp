@@ -96,7 +96,7 @@ struct Networks {
 /// A batch normalisation with fixed statistics is folded into the convolution before it: the
 /// weight is multiplied by the scale and the bias becomes `bias * scale + shift`. Nearest-neighbour
 /// upsampling by 2 followed by a 3x3 'same' convolution is one 2x2 convolution with four times the
-/// output channels, one set per output-pixel parity, on the input padded by 1; each parity's
+/// output channels, one set per output-pixel parity, on the input padded by 1. Each parity's
 /// 2x2 kernel sums the 3x3 taps that read the same input pixel. That takes 4 multiply-adds per
 /// output value instead of 9. The results differ from the layer-by-layer computation only by
 /// float32 rounding, and the parameters are the same, so model files serve both.

@@ -331,8 +331,8 @@ TEST(Vae, Shapes3dBatchNormGradientsMatchFiniteDifferences) {
   check_network_gradients(check);
 }
 
-/// Builds Shapes3D networks with the given layer fusion from the same seed, in double precision,
-/// with every batch-norm gamma, beta and running statistic set to seeded values away from their
+/// Builds Shapes3D networks with the given layer fusion from the same seed, in double precision.
+/// Every batch-norm gamma, beta and running statistic is set to seeded values away from their
 /// initial 1, 0, 0 and 1, so that folding them into the convolutions is exercised.
 vae::Networks shapes3d_networks_in_double(BatchNormMode mode, bool fuse_layers) {
   vae::NetworkOptions options;
