@@ -830,7 +830,7 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
   at::Tensor mixed;
   // Logits of the next step when the previous one computed them from its weights, else undefined.
   at::Tensor next_logits;
-  // True in the step after one that left the state out; no cue can stop in it.
+  // True in the step after one that left the state out. No cue can stop in that step.
   bool after_skipped_state = false;
   const std::int64_t k = std::min(top_k_, size());
 

@@ -42,6 +42,28 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 
+/// Recalls `cues` from `patterns` with `settings` and no rows of X X^T (`gram_cache_elements`
+/// 0), and checks that the recall used none.
+RecallResult recall_without_gram(
+    std::map<std::string, ParameterValue> settings,
+    const at::Tensor& patterns,
+    const at::Tensor& cues) {
+  settings["gram_cache_elements"] = std::int64_t{0};
+  ModernHopfield plain = make_memory(settings);
+  plain.store(patterns);
+  RecallResult result = plain.recall(cues, RecallOptions{});
+  EXPECT_EQ(plain.gram_updates(), 0);
+  EXPECT_EQ(plain.gram_rows(), 0);
+  return result;
+}
+
+/// Checks that every cue stopped at the same step as in `expected` or one step later.
+void expect_same_step_or_one_later(const at::Tensor& steps, const at::Tensor& expected) {
+  const at::Tensor gaps = steps - expected;
+  EXPECT_GE(gaps.min().item<std::int64_t>(), 0) << steps << expected;
+  EXPECT_LE(gaps.max().item<std::int64_t>(), 1) << steps << expected;
+}
+
 // Returns the Sylvester-Hadamard matrix of order 16, float32 `[16, 16]`: orthogonal rows of +1
 // and -1, whose first column is all +1 and whose other columns each sum to 0.
 at::Tensor hadamard16() {
@@ -679,13 +701,7 @@ TEST(ModernHopfield, GramRowsGiveTheLogitsOfTopKStates) {
   EXPECT_EQ(cached.gram_updates(), 4);
   EXPECT_EQ(cached.gram_rows(), 3);
 
-  std::map<std::string, ParameterValue> off = settings;
-  off["gram_cache_elements"] = std::int64_t{0};
-  ModernHopfield plain = make_memory(off);
-  plain.store(patterns);
-  const RecallResult expected = plain.recall(cues, RecallOptions{});
-  EXPECT_EQ(plain.gram_updates(), 0);
-  EXPECT_EQ(plain.gram_rows(), 0);
+  const RecallResult expected = recall_without_gram(settings, patterns, cues);
   EXPECT_TRUE(result.states.equal(expected.states));
   EXPECT_TRUE(result.steps.equal(expected.steps));
 
@@ -735,22 +751,15 @@ TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
     ModernHopfield cached = make_memory(settings);
     cached.store(patterns);
     const RecallResult result = cached.recall(cues, RecallOptions{});
-    std::map<std::string, ParameterValue> off = settings;
-    off["gram_cache_elements"] = std::int64_t{0};
-    ModernHopfield plain = make_memory(off);
-    plain.store(patterns);
-    const RecallResult expected = plain.recall(cues, RecallOptions{});
+    const RecallResult expected = recall_without_gram(settings, patterns, cues);
 
     EXPECT_GT(cached.gram_updates(), 0);
     EXPECT_GT(cached.gram_rows(), 0);
     EXPECT_LE(cached.gram_rows(), 2000);
-    EXPECT_EQ(plain.gram_updates(), 0);
     EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
     EXPECT_TRUE(result.converged.equal(expected.converged));
     // A cue that stops on logits summed from several rows confirms with one plain step.
-    const at::Tensor step_gaps = result.steps - expected.steps;
-    EXPECT_GE(step_gaps.min().item<std::int64_t>(), 0) << result.steps << expected.steps;
-    EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
+    expect_same_step_or_one_later(result.steps, expected.steps);
   }
 }
 
@@ -770,22 +779,15 @@ TEST(ModernHopfield, WholeGramLeavesOutTheFirstState) {
   ModernHopfield whole = make_memory(settings);
   whole.store(patterns);
   const RecallResult result = whole.recall(cues, RecallOptions{});
-  std::map<std::string, ParameterValue> off = settings;
-  off["gram_cache_elements"] = std::int64_t{0};
-  ModernHopfield plain = make_memory(off);
-  plain.store(patterns);
-  const RecallResult expected = plain.recall(cues, RecallOptions{});
+  const RecallResult expected = recall_without_gram(settings, patterns, cues);
 
   EXPECT_EQ(whole.gram_rows(), 64);
-  EXPECT_EQ(plain.gram_rows(), 0);
   EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
   EXPECT_TRUE(result.converged.equal(expected.converged));
   EXPECT_TRUE(expected.steps.narrow(0, 0, 8).equal(at::full({8}, 1, at::kLong))) << expected.steps;
   EXPECT_TRUE(result.steps.narrow(0, 0, 8).equal(at::full({8}, 3, at::kLong))) << result.steps;
   // For the noise cues, the rule for mixed cues adds at most one step.
-  const at::Tensor step_gaps = (result.steps - expected.steps).narrow(0, 8, 56);
-  EXPECT_GE(step_gaps.min().item<std::int64_t>(), 0) << result.steps << expected.steps;
-  EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
+  expect_same_step_or_one_later(result.steps.narrow(0, 8, 56), expected.steps.narrow(0, 8, 56));
 
   // With fewer cues than N / 2, or a cache smaller than N^2, recall does not compute X X^T.
   whole.recall(cues.narrow(0, 0, 31), RecallOptions{});

@@ -69,14 +69,15 @@ at::Tensor reshape_channels_last(
 }
 
 /// A convolution's weight and bias with the batch normalisation after it folded in, when the
-/// normalisation is a fixed affine map. `normalised` is false when it uses batch statistics; the
-/// weight and bias are then the convolution's own and the normalisation still has to run.
+/// normalisation is a fixed affine map. `normalised` is false when it uses batch statistics. The
+/// weight and bias are then the convolution's own, and the normalisation still has to run.
 struct FoldedConv {
   at::Tensor weight;
   at::Tensor bias;
   bool normalised = false;
 };
 
+/// Returns `conv` with `norm` folded in, or `conv` alone when `norm` uses batch statistics.
 FoldedConv fold_norm(const torch::nn::Conv2d& conv, const KerasBatchNorm2d& norm) {
   if (norm->uses_batch_statistics()) {
     return {conv->weight, conv->bias, false};
@@ -89,8 +90,8 @@ FoldedConv fold_norm(const torch::nn::Conv2d& conv, const KerasBatchNorm2d& norm
 /// nearest-neighbour upsampling by 2 followed by the 3x3 'same' convolution. Output channel
 /// `(o * 2 + p) * 2 + q` contains the kernel of output rows of parity p and columns of parity q.
 /// Along one axis, an even output row 2m reads upsampled rows 2m-1, 2m and 2m+1, which are input
-/// rows m-1, m and m, so its taps are (w0, w1 + w2); an odd row reads m, m and m+1, so its taps
-/// are (w0 + w1, w2).
+/// rows m-1, m and m, so its taps are (w0, w1 + w2). An odd row reads input rows m, m and m+1,
+/// so its taps are (w0 + w1, w2).
 at::Tensor parity_kernels(const at::Tensor& weight) {
   const at::Tensor taps =
       torch::tensor({1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0})
@@ -100,8 +101,8 @@ at::Tensor parity_kernels(const at::Tensor& weight) {
       .reshape({4 * weight.size(0), weight.size(1), 2, 2});
 }
 
-/// Nearest-neighbour upsampling of `x` `[N, in, H, W]` by 2, then a 3x3 'same' convolution with
-/// `weight` and `bias`, computed as one 2x2 convolution on `x` padded by 1. Returns
+/// Upsamples `x` `[N, in, H, W]` by 2 (nearest neighbour) and applies a 3x3 'same' convolution
+/// with `weight` and `bias`, computed as one 2x2 convolution on `x` padded by 1. Returns
 /// `[N, out, 2H, 2W]`.
 at::Tensor upsample_then_conv(
     const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
