@@ -6,7 +6,7 @@
 
 GENMEM_MEMORY_PLUGIN(
     "modern_hopfield",
-    "1.0.0",
+    "1.1.0",
     "Modern Hopfield network (Ramsauer et al. 2020) with one-shot storage",
     genmem::modern_hopfield_parameters,
     genmem::ModernHopfield)

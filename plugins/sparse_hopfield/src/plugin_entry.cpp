@@ -6,7 +6,7 @@
 
 GENMEM_MEMORY_PLUGIN(
     "sparse_hopfield",
-    "1.0.0",
+    "1.1.0",
     "Sparse modern Hopfield network: sparsemax or 1.5-entmax retrieval (Hu et al. 2023)",
     genmem::sparse_hopfield_parameters,
     genmem::SparseHopfield)
