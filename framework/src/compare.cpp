@@ -259,8 +259,7 @@ CompareAxis parse_vary(const std::string& text) {
         text));
   }
   CompareAxis axis{trimmed(text.substr(0, equals)), {}};
-  std::stringstream stream(text.substr(equals + 1));
-  for (std::string value; std::getline(stream, value, ',');) {
+  const auto add_value = [&](std::string value) {
     value = trimmed(value);
     if (value.empty()) {
       throw ConfigError(fmt::format("--vary '{}': a value between commas is empty", text));
@@ -268,7 +267,43 @@ CompareAxis parse_vary(const std::string& text) {
     if (std::find(axis.values.begin(), axis.values.end(), value) == axis.values.end()) {
       axis.values.push_back(value);
     }
+  };
+  // Values are TOML literals, so a comma inside an array, an inline table or a string belongs
+  // to the value; only commas outside all of them separate values.
+  std::string value;
+  int depth = 0;
+  char quote = 0;
+  for (std::size_t i = equals + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      if (c == '\\' && quote == '"' && i + 1 < text.size()) {
+        // An escaped character in a basic string, such as \", does not end the string.
+        value += c;
+        value += text[++i];
+        continue;
+      }
+      if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      add_value(std::exchange(value, std::string()));
+      continue;
+    }
+    value += c;
   }
+  if (quote != 0 || depth != 0) {
+    throw ConfigError(fmt::format(
+        "--vary '{}': a {} is not closed; close it or quote the whole option for the shell",
+        text,
+        quote != 0 ? "string" : "bracket"));
+  }
+  add_value(value);
   return axis;
 }
 

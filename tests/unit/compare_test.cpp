@@ -125,8 +125,19 @@ TEST(CompareVary, TrimsSpacesAndRepeats) {
   EXPECT_THAT(axis.values, ElementsAre("10", "20"));
 }
 
+TEST(CompareVary, KeepsCommasInsideArraysTablesAndStrings) {
+  const CompareAxis axis = parse_vary(
+      "steps.3.thresholds=[0.01, 0.05],[0.1,[0.2]], {a = 1, b = 2},\"x,y\",'p,q',\"say \\\",\"");
+  EXPECT_EQ(axis.key, "steps.3.thresholds");
+  EXPECT_THAT(
+      axis.values,
+      ElementsAre(
+          "[0.01, 0.05]", "[0.1,[0.2]]", "{a = 1, b = 2}", "\"x,y\"", "'p,q'", "\"say \\\",\""));
+}
+
 TEST(CompareVary, MalformedTextRejected) {
-  for (const char* text : {"models.hippocampus.beta", "=10,20", "beta=", "beta=10,,20"}) {
+  for (const char* text :
+       {"models.hippocampus.beta", "=10,20", "beta=", "beta=10,,20", "beta=[1,2", "beta=\"a,b"}) {
     SCOPED_TRACE(text);
     try {
       parse_vary(text);

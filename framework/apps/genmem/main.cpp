@@ -240,8 +240,9 @@ int compare_command(const std::vector<std::string>& arguments) {
       "vary",
       po::value(&vary)->composing(),
       "a key and the values it takes, for example --vary "
-      "models.hippocampus.plugin=modern_hopfield,classical_hopfield; repeatable, replaces the "
-      "scenario's [compare.vary] entry for the same key")(
+      "models.hippocampus.plugin=modern_hopfield,classical_hopfield (commas inside [...] or a "
+      "string stay in the value); repeatable, replaces the scenario's [compare.vary] entry for "
+      "the same key")(
       "seeds",
       po::value(&seeds),
       "seeds per variant, from scenario.seed up; replaces compare.seeds")(
