@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -874,6 +877,49 @@ TEST(ChartRenderPlot, RunsInScriptFolderWithNullInput) {
   // The script is passed as ./plot.gp, so a name such as -h.gp is not read as an option.
   EXPECT_EQ(first_line(dir / "argument.txt"), "./plot.gp");
   EXPECT_EQ(first_line(dir / "stdin.txt"), "/dev/null");
+}
+
+TEST(ChartRenderPlot, HangingProgramIsStoppedAtTheTimeLimit) {
+  // The stand-in starts a child that keeps the error pipe open, as a gnuplot waiting on a
+  // terminal would; both must be killed.
+  test_support::TempDir dir;
+  write_program(
+      dir / "fake-gnuplot",
+      "#!/bin/sh\n"
+      "sleep 30 &\n"
+      "echo $! > \"$(dirname \"$0\")/child.txt\"\n"
+      "wait\n");
+  test_support::write_text(dir / "plot.gp", "pause -1\n");
+  const ScopedEnvironment fake("GENMEM_GNUPLOT", (dir / "fake-gnuplot").c_str());
+  const ScopedEnvironment limit("GENMEM_GNUPLOT_TIMEOUT", "0.5");
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    render_plot(dir / "plot.gp");
+    ADD_FAILURE() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("did not finish drawing '" + (dir / "plot.gp").string()));
+    EXPECT_THAT(error.what(), HasSubstr("within 0.5 s"));
+    EXPECT_THAT(error.what(), HasSubstr("GENMEM_GNUPLOT_TIMEOUT"));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(seconds, 0.5);
+  EXPECT_LT(seconds, 10.0);
+  // The backgrounded sleep was in the same process group, so it is gone too: no longer listed,
+  // or a zombie that its new parent has not reaped yet.
+  const std::string child = test_support::read_text(dir / "child.txt");
+  const fs::path status = fs::path("/proc") / std::to_string(std::stoi(child)) / "stat";
+  const auto running = [&] {
+    std::ifstream in(status);
+    std::string pid;
+    std::string name;
+    std::string state;
+    return static_cast<bool>(in >> pid >> name >> state) && state != "Z";
+  };
+  for (int attempt = 0; attempt < 100 && running(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(running()) << "the sleep started by the stand-in still runs";
 }
 
 TEST(ChartRenderPlot, FailingProgramThrowsWithErrorLine) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -576,7 +578,29 @@ std::string find_error_line(const std::string& output) {
 struct ProcessResult {
   int status = 0;
   std::string error_output;
+  /// True when the program did not finish within its time limit and was killed.
+  bool timed_out = false;
 };
+
+// How long one gnuplot script may take: `$GENMEM_GNUPLOT_TIMEOUT` seconds when that is a
+// positive number, else 120 s. Every chart genmem writes takes well under a second.
+std::chrono::milliseconds gnuplot_time_limit() {
+  constexpr double kDefaultSeconds = 120.0;
+  double seconds = kDefaultSeconds;
+  if (const char* configured = std::getenv("GENMEM_GNUPLOT_TIMEOUT")) {
+    char* end = nullptr;
+    const double value = std::strtod(configured, &end);
+    if (end != configured && *end == '\0' && std::isfinite(value) && value > 0.0) {
+      seconds = value;
+    } else {
+      spdlog::warn(
+          "GENMEM_GNUPLOT_TIMEOUT is '{}', not a positive number of seconds; using {} s",
+          configured,
+          kDefaultSeconds);
+    }
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
+}
 
 // Closes both ends of a pipe and destroys the spawn attributes when it goes out of scope.
 class SpawnResources {
@@ -665,11 +689,30 @@ std::optional<ProcessResult> run_gnuplot(
   resources.close_write_end();
 
   // All output is read so that gnuplot cannot block on a full pipe, but only the first 64 KiB
-  // are kept.
+  // are kept. The pipe closes when gnuplot and every process it started have exited; if that
+  // takes longer than the time limit, the whole process group is killed.
   constexpr std::size_t kMaxKeptOutput = 64 * 1024;
+  const auto deadline = std::chrono::steady_clock::now() + gnuplot_time_limit();
   ProcessResult result;
   char buffer[4096];
   while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{resources.pipe[0], POLLIN, 0};
+    const int ready = left.count() > 0
+        ? ::poll(&readable, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)))
+        : 0;
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready == 0) {
+      if (std::chrono::steady_clock::now() < deadline) {
+        continue;
+      }
+      ::kill(-child, SIGKILL);
+      result.timed_out = true;
+      break;
+    }
     const ssize_t count = ::read(resources.pipe[0], buffer, sizeof(buffer));
     if (count > 0) {
       const std::size_t room = kMaxKeptOutput - result.error_output.size();
@@ -724,6 +767,15 @@ bool render_plot(const fs::path& script) {
   }
 
   const int status = result->status;
+  if (result->timed_out) {
+    throw IoError(fmt::format(
+        "gnuplot did not finish drawing '{}' within {} s and was stopped; run `gnuplot {}` in "
+        "'{}' to see what it waits for, or raise $GENMEM_GNUPLOT_TIMEOUT",
+        script.string(),
+        static_cast<double>(gnuplot_time_limit().count()) / 1000.0,
+        script.filename().string(),
+        folder.string()));
+  }
   if (WIFSIGNALED(status)) {
     throw IoError(fmt::format(
         "gnuplot was killed by signal {} while drawing '{}'", WTERMSIG(status), script.string()));

@@ -136,7 +136,9 @@ bool gnuplot_available();
 /// false when gnuplot is not available, and then logs one warning per process. gnuplot runs in
 /// its own process group, so Ctrl-C in a terminal does not abort a plot half-way. Throws
 /// IoError naming the script when the script does not exist, when gnuplot cannot be started,
-/// or when it fails, with gnuplot's first error line.
+/// or when it fails, with gnuplot's first error line. gnuplot gets `$GENMEM_GNUPLOT_TIMEOUT`
+/// seconds (120 unless set); when the time is up its process group is killed and IoError is
+/// thrown.
 bool render_plot(const std::filesystem::path& script);
 
 /// Returns summary statistics of `values` for a box plot with whiskers at the given percentiles
