@@ -125,13 +125,6 @@ void set_aside(const fs::path& folder) {
   }
 }
 
-std::string format_number(double value) {
-  if (value == std::floor(value) && std::abs(value) < 1e15) {
-    return fmt::format("{:.0f}", value);
-  }
-  return fmt::format("{:.4g}", value);
-}
-
 void write_outputs(
     const fs::path& folder,
     const std::string& scenario_name,
@@ -186,7 +179,7 @@ void write_outputs(
         continue;
       }
       const SampleMean stats = sample_mean(seeds);
-      markdown << ' ' << format_number(stats.mean);
+      markdown << ' ' << format_display_number(stats.mean);
       if (stats.count > 1) {
         markdown << " ± " << fmt::format("{:.2g}", stats.sem);
       }

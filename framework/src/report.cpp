@@ -195,11 +195,7 @@ std::string format_value(const nlohmann::json& value) {
     return value.dump();
   }
   if (value.is_number_float()) {
-    const double number = value.get<double>();
-    if (number == std::floor(number) && std::abs(number) < 1e15) {
-      return fmt::format("{:.0f}", number);
-    }
-    return fmt::format("{:.4g}", number);
+    return format_display_number(value.get<double>());
   }
   if (value.is_string()) {
     return value.get<std::string>();
@@ -680,6 +676,13 @@ std::optional<fs::path> run_folder_in_comparison(const nlohmann::json& run) {
 }
 
 }  // namespace
+
+std::string format_display_number(double value) {
+  if (value == std::floor(value) && std::abs(value) < 1e15) {
+    return fmt::format("{:.0f}", value);
+  }
+  return fmt::format("{:.4g}", value);
+}
 
 std::vector<std::pair<std::string, std::string>> headline_numbers(const nlohmann::json& summary) {
   std::vector<std::pair<std::string, std::string>> out;

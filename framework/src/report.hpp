@@ -37,6 +37,10 @@ std::filesystem::path write_comparison_report(
 /// Returns whether `folder` was written by `genmem compare` (it contains `comparison.csv`).
 bool is_comparison_folder(const std::filesystem::path& folder);
 
+/// Formats a number for reading in a table: whole numbers below 1e15 without a fraction, any
+/// other number with 4 significant digits.
+std::string format_display_number(double value);
+
 /// Returns the scalar entries of `summary.json` as (dotted key, formatted value) pairs in the
 /// order of their keys. Lists of up to 10 numbers are joined with commas; longer lists and lists of
 /// objects are left out.

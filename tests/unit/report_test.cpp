@@ -112,6 +112,14 @@ TEST(Report, HeadlineNumbersFlattenTheSummary) {
           Pair("training.stopped", "no")));
 }
 
+TEST(Report, DisplayNumbersKeepWholeNumbersAndFourDigits) {
+  EXPECT_EQ(format_display_number(2500.0), "2500");
+  EXPECT_EQ(format_display_number(-3.0), "-3");
+  EXPECT_EQ(format_display_number(0.812345), "0.8123");
+  EXPECT_EQ(format_display_number(123456.7), "1.235e+05");
+  EXPECT_EQ(format_display_number(1e20), "1e+20");
+}
+
 TEST(Report, RunReportShowsEveryFigureWithItsCaption) {
   TempDir dir;
   const fs::path run = dir / "run";
