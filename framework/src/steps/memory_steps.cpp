@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -175,8 +176,20 @@ class StoreStep final : public Step {
     const auto start = std::chrono::steady_clock::now();
     memory.store(images_to_patterns(images.slice(0, 0, count)));
     const at::Tensor labels = context.data.train.labels.slice(0, 0, count);
-    context.stored_labels =
-        context.stored_labels.defined() ? at::cat({context.stored_labels, labels}) : labels.clone();
+    const bool first_store = !context.stored_labels.defined();
+    context.stored_labels = first_store ? labels.clone() : at::cat({context.stored_labels, labels});
+    // Factors are kept only while every store had them, so they always cover every pattern.
+    std::map<std::string, at::Tensor> factors;
+    for (const auto& [name, values] : context.data.train.factors) {
+      const at::Tensor added = values.slice(0, 0, count);
+      if (first_store) {
+        factors[name] = added.clone();
+      } else if (const auto earlier = context.stored_factors.find(name);
+                 earlier != context.stored_factors.end()) {
+        factors[name] = at::cat({earlier->second, added});
+      }
+    }
+    context.stored_factors = std::move(factors);
     context.summary["stored_patterns"] = memory.size();
     spdlog::info(
         "stored {} patterns of dimension {} in {:.2f} s",
@@ -295,6 +308,21 @@ class ReplayStep final : public Step {
         at::bincount(context.stored_labels, {}, context.data.train.num_classes).to(at::kDouble)
         / static_cast<double>(context.stored_labels.size(0));
     summary["class_bias"] = 0.5 * (counts - stored_fractions).abs().sum().item<double>();
+    // The same for each generative factor the stored patterns have, which shows which scenes the
+    // replays favour: for Shapes3D, the wall and floor hues of the largest patterns.
+    for (const auto& [name, values] : context.stored_factors) {
+      if (values.size(0) != memory.size()) {
+        break;
+      }
+      const std::int64_t levels = values.max().item<std::int64_t>() + 1;
+      const at::Tensor replayed =
+          at::bincount(values.index_select(0, nearest), {}, levels).to(at::kDouble) / cues_;
+      const at::Tensor stored =
+          at::bincount(values, {}, levels).to(at::kDouble) / static_cast<double>(values.size(0));
+      summary["factor_fractions"][name] = std::vector<double>(
+          replayed.data_ptr<double>(), replayed.data_ptr<double>() + replayed.numel());
+      summary["factor_bias"][name] = 0.5 * (replayed - stored).abs().sum().item<double>();
+    }
     spdlog::info(
         "replayed {} noise cues in {:.1f} s: {} distinct stored memories reached, mean {:.1f} steps",
         cues_,

@@ -1,0 +1,133 @@
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "steps/run_context.hpp"
+#include "steps/step.hpp"
+#include "test_support.hpp"
+
+namespace genmem {
+namespace {
+
+using ::testing::DoubleNear;
+using ::testing::ElementsAre;
+
+// A memory whose every recall lands on the stored patterns listed in `landings`, in turn.
+class ScriptedMemory final : public AssociativeMemory {
+ public:
+  explicit ScriptedMemory(std::vector<std::int64_t> landings) : landings_(std::move(landings)) {}
+
+  void store(const at::Tensor& patterns) override {
+    patterns_ = patterns_.defined() ? at::cat({patterns_, patterns}) : patterns.clone();
+  }
+
+  RecallResult recall(const at::Tensor& cues, const RecallOptions& /*options*/) override {
+    const at::Tensor chosen =
+        at::tensor(landings_, at::kLong).remainder(patterns_.size(0)).slice(0, 0, cues.size(0));
+    return {
+        patterns_.index_select(0, chosen),
+        at::ones({cues.size(0)}, at::kLong),
+        at::ones({cues.size(0)}, at::kBool),
+        {}};
+  }
+
+  at::Tensor patterns() const override { return patterns_; }
+
+  std::int64_t size() const override { return patterns_.defined() ? patterns_.size(0) : 0; }
+
+  std::int64_t pattern_dim() const override { return 4; }
+
+  void clear() override { patterns_ = at::Tensor(); }
+
+  void save(const std::string& /*path*/) const override {}
+
+  void load(const std::string& /*path*/) override {}
+
+ private:
+  std::vector<std::int64_t> landings_;
+  at::Tensor patterns_;
+};
+
+// Four distinct 1x2x2 images with labels 0, 0, 1, 1 and a factor "hue" of 0, 1, 2, 2.
+DataSplit four_images() {
+  const at::Tensor images = at::eye(4, at::kFloat).reshape({4, 1, 2, 2});
+  const at::Tensor labels = at::tensor({0, 0, 1, 1}, at::kLong);
+  Dataset dataset{images, labels, "class", 2, {{"hue", at::tensor({0, 1, 2, 2}, at::kLong)}}};
+  return {dataset, dataset};
+}
+
+// Runs one step of kind `name` with its defaults, changed by `changes`.
+void run_step(RunContext& context, const char* name, const Parameters& changes) {
+  const StepKind* kind = find_step_kind(name);
+  Parameters parameters = default_parameters(kind->parameters);
+  for (const auto& [key, value] : changes.values()) {
+    parameters.set(key, value);
+  }
+  ++context.step_number;
+  kind->create(parameters)->run(context);
+}
+
+// Runs a replay step of `cues` cues that neither saves nor draws anything.
+void run_replay(RunContext& context, std::int64_t cues) {
+  Parameters replay;
+  replay.set("cues", cues);
+  replay.set("cache", false);
+  replay.set("figure_items", std::int64_t{0});
+  run_step(context, "replay", replay);
+}
+
+struct ReplayFixture {
+  test_support::TempDir root;
+  Scenario scenario;
+  RunFolder folder = RunFolder::create(root.path(), "replay-test", "");
+  RunContext context{scenario, folder, four_images()};
+};
+
+TEST(ReplayStep, ReportsHowReplaysSpreadOverEachFactor) {
+  ReplayFixture fixture;
+  RunContext& context = fixture.context;
+  // Eight replays: five land on image 0, one on image 1, two on image 3.
+  ScriptedMemory memory({0, 0, 0, 0, 0, 1, 3, 3});
+  context.hippocampus = &memory;
+
+  run_step(context, "store", Parameters());
+  run_replay(context, 8);
+
+  const nlohmann::json& summary = context.summary["replay"];
+  EXPECT_EQ(summary["distinct_memories"].get<int>(), 3);
+  EXPECT_THAT(
+      summary["class_fractions"].get<std::vector<double>>(),
+      ElementsAre(DoubleNear(0.75, 1e-12), DoubleNear(0.25, 1e-12)));
+  // Hue 0 gets 5/8 of the replays against 1/4 of the stored images, hue 1 gets 1/8 against 1/4
+  // and hue 2 gets 2/8 against 2/4: total variation (0.375 + 0.125 + 0.25) / 2.
+  EXPECT_THAT(
+      summary["factor_fractions"]["hue"].get<std::vector<double>>(),
+      ElementsAre(DoubleNear(0.625, 1e-12), DoubleNear(0.125, 1e-12), DoubleNear(0.25, 1e-12)));
+  EXPECT_NEAR(summary["factor_bias"]["hue"].get<double>(), 0.375, 1e-12);
+  EXPECT_NEAR(summary["class_bias"].get<double>(), 0.25, 1e-12);
+}
+
+TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
+  ReplayFixture fixture;
+  RunContext& context = fixture.context;
+  ScriptedMemory memory({0, 1, 2, 3});
+  context.hippocampus = &memory;
+
+  Parameters store;
+  store.set("items", std::int64_t{2});
+  run_step(context, "store", store);
+  // A second store from data without factors: the stored patterns' factors are then unknown.
+  context.data.train.factors.clear();
+  run_step(context, "store", store);
+  ASSERT_EQ(memory.size(), 4);
+  run_replay(context, 4);
+
+  const nlohmann::json& summary = context.summary["replay"];
+  EXPECT_EQ(summary["distinct_memories"].get<int>(), 2);
+  EXPECT_FALSE(summary.contains("factor_fractions"));
+  EXPECT_FALSE(summary.contains("factor_bias"));
+}
+
+}  // namespace
+}  // namespace genmem
