@@ -262,7 +262,7 @@ CompareAxis parse_vary(const std::string& text) {
     }
   };
   // Values are TOML literals, so a comma inside an array, an inline table or a string belongs
-  // to the value; only commas outside all of them separate values.
+  // to the value. Only commas outside all of them separate values.
   std::string value;
   int depth = 0;
   char quote = 0;

@@ -881,7 +881,7 @@ TEST(ChartRenderPlot, RunsInScriptFolderWithNullInput) {
 
 TEST(ChartRenderPlot, HangingProgramIsStoppedAtTheTimeLimit) {
   // The stand-in starts a child that keeps the error pipe open, as a gnuplot waiting on a
-  // terminal would; both must be killed.
+  // terminal would, so both must be killed.
   test_support::TempDir dir;
   write_program(
       dir / "fake-gnuplot",
