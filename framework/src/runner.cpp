@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <new>
+#include <string>
+#include <string_view>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -15,6 +18,7 @@
 #include <genmem/error.hpp>
 
 #include "data/datasets.hpp"
+#include "guarded_models.hpp"
 #include "interrupt.hpp"
 #include "plugin_loader.hpp"
 #include "report.hpp"
@@ -103,6 +107,58 @@ Scenario prepare_scenario(const RunOptions& options) {
   return scenario;
 }
 
+namespace {
+
+// Returns "out of memory: 1.2 GB requested" from LibTorch's allocation message, which names the
+// bytes it tried to allocate, or "out of memory" when the message has no size.
+std::string describe_allocation_failure(const std::string& message) {
+  constexpr std::string_view kTried = "you tried to allocate ";
+  const auto at = message.find(kTried);
+  if (at == std::string::npos) {
+    return "out of memory";
+  }
+  const double bytes = std::strtod(message.c_str() + at + kTried.size(), nullptr);
+  return bytes > 0.0 ? fmt::format("out of memory: {:.1f} GB requested", bytes / 1e9)
+                     : "out of memory";
+}
+
+// Runs one step. An exception that is not genmem's own, such as LibTorch failing to allocate a
+// tensor, becomes a one-line ModelError naming the step, without LibTorch's backtrace.
+void run_step(Step& step, const std::string& kind, RunContext& context) {
+  const auto where = [&] {
+    return fmt::format(
+        "scenario '{}' step {} ({})", context.scenario.file.string(), context.step_number, kind);
+  };
+  constexpr const char* kMemoryHint =
+      "lower the sizes this step works on (its cues or items, or [data] train_items and "
+      "test_items) or free memory";
+  try {
+    step.run(context);
+  } catch (const ModelError& error) {
+    // A plugin that ran out of memory: its message names the plugin, and the hint says what to do.
+    const std::string message = error.what();
+    if (message.find("can't allocate memory") != std::string::npos
+        && dynamic_cast<const TrainingDivergedError*>(&error) == nullptr) {
+      throw ModelError(fmt::format("{}: {}; {}", where(), message, kMemoryHint));
+    }
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw ModelError(fmt::format("{}: out of memory; {}", where(), kMemoryHint));
+  } catch (const std::exception& error) {
+    const std::string message = first_line(error.what());
+    if (message.find("can't allocate memory") != std::string::npos) {
+      throw ModelError(
+          fmt::format("{}: {}; {}", where(), describe_allocation_failure(message), kMemoryHint));
+    }
+    throw ModelError(fmt::format(
+        "{}: {}; check the step's settings, and report it if they are valid", where(), message));
+  }
+}
+
+}  // namespace
+
 RunOutcome run_scenario(const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const Scenario scenario = prepare_scenario(options);
@@ -184,7 +240,7 @@ RunOutcome run_scenario(const RunOptions& options) {
       context.step_number = i + 1;
       spdlog::info("step {}/{}: {}", i + 1, scenario.steps.size(), spec.kind);
       const auto step = find_step_kind(spec.kind)->create(spec.parameters);
-      step->run(context);
+      run_step(*step, spec.kind, context);
     }
   } catch (const std::exception& error) {
     // The step's error is what the user needs; a failure to record it is only logged.

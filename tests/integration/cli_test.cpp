@@ -194,6 +194,22 @@ TEST(Cli, DivergingTrainingStopsAndSaysSo) {
   EXPECT_TRUE(fs::exists(dir / "run/metrics.csv"));
 }
 
+TEST(Cli, ImpossibleAllocationFailsInOneLine) {
+  TempDir dir;
+  // 1e11 cues of 784 values need 313.6 TB, more than any address space, so the allocation
+  // fails at once whatever the machine's overcommit setting.
+  const Result result = run_genmem(
+      "run " + kTiny.string() + " -q --output " + (dir / "run").string()
+      + " --set steps.2.cues=100000000000");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err, last_line(result.err) + "\n");
+  EXPECT_THAT(result.err, HasSubstr("step 2 (replay): out of memory: 313600.0 GB requested"));
+  EXPECT_THAT(result.err, HasSubstr("lower the sizes this step works on"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "failed");
+  EXPECT_THAT(manifest["error"].get<std::string>(), HasSubstr("out of memory"));
+}
+
 TEST(Cli, InterruptedRunRecordsStatus) {
   TempDir dir;
   // With 1,000 epochs and no early stopping the tiny run trains for minutes, so after 6 s it is

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <genmem/error.hpp>
 
 #include "compare.hpp"
+#include "guarded_models.hpp"
 #include "interrupt.hpp"
 #include "logging.hpp"
 #include "plugin_loader.hpp"
@@ -515,8 +517,18 @@ int main(int argc, char** argv) {
   } catch (const genmem::Error& error) {
     std::cerr << "genmem: error: " << error.what() << "\n";
     return kExitFailure;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "genmem " << command << ": out of memory; lower the sizes in the scenario or "
+              << "free memory\n";
+    return kExitFailure;
+  } catch (const std::filesystem::filesystem_error& error) {
+    // The message names the operation, the paths and the system's reason.
+    std::cerr << "genmem " << command << ": error: " << error.what() << "\n";
+    return kExitFailure;
   } catch (const std::exception& error) {
-    std::cerr << "genmem: unexpected error: " << error.what() << "\n";
+    // LibTorch appends a backtrace after the first line, which would hide the message.
+    std::cerr << "genmem " << command << ": unexpected error: " << genmem::first_line(error.what())
+              << "; report it with the command that caused it\n";
     return kExitFailure;
   }
 }
