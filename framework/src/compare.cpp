@@ -468,7 +468,14 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       base, axes, declared, std::vector<std::string>(known_names.begin(), known_names.end()));
   outcome.folder = options.output_dir.empty() ? options.run.runs_root / (base.name + "-compare")
                                               : options.output_dir;
+  // A run folder is never taken over: the comparison's report would replace the run's.
   std::error_code folder_error;
+  if (fs::exists(outcome.folder / "manifest.json", folder_error)) {
+    throw ConfigError(fmt::format(
+        "compare: '{}' is the folder of a run (it holds manifest.json), and a comparison would "
+        "replace its report; choose a new --output or an earlier comparison's folder",
+        outcome.folder.string()));
+  }
   fs::create_directories(outcome.folder, folder_error);
   if (folder_error || !fs::is_directory(outcome.folder)) {
     throw IoError(fmt::format(

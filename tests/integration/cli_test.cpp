@@ -724,6 +724,21 @@ TEST(Cli, CapacityStepRestoresHippocampus) {
   EXPECT_LT(summary["replay"]["mean_distance_to_nearest_memory"].get<double>(), 0.01);
 }
 
+TEST(Cli, CompareNeverTakesOverARunFolder) {
+  TempDir dir;
+  const Result run =
+      run_genmem("run " + quick_capacity_arguments() + " -q --output " + (dir / "run").string());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string report = read_text(dir / "run/report.html");
+  const Result compare = run_genmem(
+      "compare " + quick_capacity_arguments() + " -q --output " + (dir / "run").string());
+  EXPECT_EQ(compare.exit_code, 1);
+  EXPECT_THAT(last_line(compare.err), HasSubstr("is the folder of a run (it holds manifest.json)"));
+  EXPECT_THAT(last_line(compare.err), HasSubstr("choose a new --output"));
+  EXPECT_EQ(read_text(dir / "run/report.html"), report);
+  EXPECT_FALSE(fs::exists(dir / "run/comparison.csv"));
+}
+
 TEST(Cli, CompareRejectsMalformedVary) {
   TempDir dir;
   const Result result = run_genmem(
