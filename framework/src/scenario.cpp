@@ -675,6 +675,21 @@ Scenario parse_scenario(
   if (scenario.name.empty()) {
     scenario.name = origin.stem().string();
   }
+  // The name becomes one folder below the runs folder, so it may not leave it or nest.
+  const bool has_separator = scenario.name.find_first_of("/\\") != std::string::npos;
+  const bool has_control = std::any_of(scenario.name.begin(), scenario.name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20;
+  });
+  if (scenario.name.empty() || scenario.name == "." || scenario.name == ".." || has_separator
+      || has_control) {
+    const toml::node* node = section.get("name");
+    throw ConfigError(fmt::format(
+        "{}: scenario.name '{}' names the folder of this scenario's runs, so it must be one "
+        "folder name without '/' or '\\' and not '.' or '..'; choose a name such as "
+        "'shapes3d-consolidation'",
+        node != nullptr ? locator.where(*node) : locator.file(),
+        scenario.name));
+  }
   scenario.description = settings.get_string("description");
   scenario.seed = settings.get_int("seed");
   scenario.threads = settings.get_int("threads");

@@ -70,6 +70,19 @@ TEST(Scenario, ValidFileFillsDefaults) {
   EXPECT_EQ(scenario.steps[1].parameters.get_int("cues"), 50);
 }
 
+TEST(Scenario, NameMustBeOneFolderName) {
+  for (const char* name : {"../../escaped", "a/b", "a\\\\b", "..", "."}) {
+    SCOPED_TRACE(name);
+    const std::string message =
+        config_error(kValid, {std::string("scenario.name=\"") + name + "\""});
+    EXPECT_THAT(message, HasSubstr("--set: scenario.name"));
+    EXPECT_THAT(message, HasSubstr("must be one folder name"));
+  }
+  const std::string in_file = config_error(replace(kValid, "name = \"tiny\"", "name = \"../up\""));
+  EXPECT_THAT(in_file, HasSubstr("scenario 'tiny.toml' line 2: scenario.name '../up'"));
+  EXPECT_EQ(parse(kValid, {"scenario.name=\"shapes3d run.2\""}).name, "shapes3d run.2");
+}
+
 TEST(Scenario, MalformedTomlCitesLineAndColumn) {
   const std::string message = config_error(replace(kValid, "seed = 7", "seed = = 7"));
   EXPECT_THAT(message, HasSubstr("scenario 'tiny.toml' line 3, column"));
