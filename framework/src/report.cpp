@@ -738,6 +738,10 @@ fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
         "<p class=\"failed\">The run {}: {}</p>\n",
         escape(status),
         escape(text_of(manifest, "error", "")));
+  } else if (status == "running") {
+    html +=
+        "<p class=\"failed\">The run recorded no end: it is still running, or it stopped at once "
+        "(a second Ctrl-C, SIGKILL or a crash). Files written so far are shown.</p>\n";
   }
   html +=
       "<nav><a href=\"#headline\">Headline numbers</a><a href=\"#figures\">Figures</a>"

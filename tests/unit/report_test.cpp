@@ -204,6 +204,16 @@ TEST(Report, FailedRunShowsItsError) {
   EXPECT_THAT(html, HasSubstr("The run failed: training diverged &lt;at epoch 2&gt;"));
 }
 
+TEST(Report, RunWithoutAnEndSaysSo) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  write_fixture_run(run);
+  write_text(run / "manifest.json", R"({"scenario": "fixture", "status": "running"})");
+  const std::string html = read_text(write_run_report(run, PlotRedraw::kReportPlots));
+  EXPECT_THAT(html, HasSubstr("status running"));
+  EXPECT_THAT(html, HasSubstr("The run recorded no end: it is still running, or it stopped"));
+}
+
 TEST(Report, FolderThatIsNotARunIsRejected) {
   TempDir dir;
   try {
