@@ -109,6 +109,32 @@ Scenario prepare_scenario(const RunOptions& options) {
 
 namespace {
 
+// Throws ConfigError, before any step runs, when the data's images differ in shape from the
+// images the neocortex's architecture takes.
+void check_images_fit_neocortex(
+    const Scenario& scenario, const DataSplit& data, const GenerativeModel* neocortex) {
+  if (neocortex == nullptr) {
+    return;
+  }
+  const std::vector<std::int64_t> expected = neocortex->image_shape();
+  const at::IntArrayRef actual = data.test.images.sizes().slice(1);
+  if (actual.vec() == expected) {
+    return;
+  }
+  const auto& parameters = scenario.models.at(kNeocortex).parameters;
+  const std::string architecture = parameters.contains("architecture")
+      ? fmt::format(" (architecture '{}')", parameters.get_string("architecture"))
+      : std::string();
+  throw ConfigError(fmt::format(
+      "scenario '{}': the neocortex{} takes images of shape {}, but the {} data's images are {}; "
+      "choose models.neocortex.architecture to fit the data",
+      scenario.file.string(),
+      architecture,
+      fmt::join(expected, "x"),
+      scenario.data.get_string("source"),
+      fmt::join(actual, "x")));
+}
+
 // Returns "out of memory: 1.2 GB requested" from LibTorch's allocation message, which names the
 // bytes it tried to allocate, or "out of memory" when the message has no size.
 std::string describe_allocation_failure(const std::string& message) {
@@ -180,6 +206,7 @@ RunOutcome run_scenario(const RunOptions& options) {
       data.test.images.size(0),
       fmt::format("{}", fmt::join(data.train.images.sizes().slice(1), "x")));
   LoadedModels models = create_models(scenario, options.overrides);
+  check_images_fit_neocortex(scenario, data, models.neocortex.get());
 
   const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
   // The resolved scenario names the data folder actually read, so it runs from any folder.

@@ -416,6 +416,20 @@ TEST(Cli, Shapes3dScenarioRunsUnchangedOnHdf5File) {
   EXPECT_EQ(summary["stored_patterns"].get<int>(), 300);
 }
 
+TEST(Cli, ArchitectureThatDoesNotFitTheDataLeavesNoRunFolder) {
+  TempDir dir;
+  const Result result = run_genmem(
+      "run " + kTinyShapes3d.string() + " -q --set models.neocortex.architecture=mnist_small"
+      + " --output " + (dir / "run").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("the neocortex (architecture 'mnist_small') takes images of shape 1x28x28, but "
+                "the shapes3d_rendered data's images are 3x64x64"));
+  EXPECT_THAT(last_line(result.err), HasSubstr("choose models.neocortex.architecture"));
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}
+
 TEST(Cli, Shapes3dFileWithWrongLayoutLeavesNoRunFolder) {
   TempDir dir;
   test_support::Shapes3dTestLayout layout;
