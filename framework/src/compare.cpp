@@ -16,6 +16,7 @@
 #include <genmem/error.hpp>
 
 #include "analysis/statistics.hpp"
+#include "guarded_models.hpp"
 #include "interrupt.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/run_folder.hpp"
@@ -391,8 +392,17 @@ std::vector<CompareVariant> build_variants(
 
   for (const auto& axis : axes) {
     const auto [role, name] = model_key(axis.key);
-    if (role.empty() || name == "plugin" || applied.count(axis.key) > 0
-        || base.models.count(role) == 0) {
+    const bool role_added = std::any_of(axes.begin(), axes.end(), [&](const CompareAxis& other) {
+      return other.key == "models." + role + ".plugin";
+    });
+    if (!role.empty() && base.models.count(role) == 0 && !role_added) {
+      throw ConfigError(fmt::format(
+          "--vary {}: the scenario has no [models.{}], so there is nothing to vary; add the "
+          "model to the scenario or vary another key",
+          axis.key,
+          role));
+    }
+    if (role.empty() || name == "plugin" || applied.count(axis.key) > 0) {
       continue;
     }
     if (std::find(known.begin(), known.end(), name) != known.end()) {
@@ -488,6 +498,24 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       outcome.variants.size(),
       seeds,
       outcome.folder.string());
+  // Invalid variants are recorded as failed runs while the others run, but they are named now
+  // so that a mistyped value need not wait for the valid variants before it shows.
+  for (const auto& variant : outcome.variants) {
+    RunOptions settings = options.run;
+    settings.overrides.removals = variant.removals;
+    settings.overrides.assignments.insert(
+        settings.overrides.assignments.end(),
+        variant.assignments.begin(),
+        variant.assignments.end());
+    try {
+      prepare_scenario(settings);
+    } catch (const Error& error) {
+      spdlog::warn(
+          "compare: variant {} is invalid and its runs will fail: {}",
+          variant.label,
+          first_line(error.what()));
+    }
+  }
 
   for (const auto& variant : outcome.variants) {
     for (std::int64_t i = 0; i < seeds; ++i) {

@@ -644,8 +644,12 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
       + (dir / "comparison").string();
   const Result first = run_genmem(command + " -q");
 
-  // One variant cannot load its plugin: both its runs fail, the other variant's both complete.
+  // One variant cannot load its plugin: it is named before any run, both its runs fail, and the
+  // other variant's both complete.
   EXPECT_EQ(first.exit_code, 1);
+  EXPECT_THAT(
+      first.err,
+      HasSubstr("compare: variant plugin=no_such_plugin is invalid and its runs will fail: "));
   EXPECT_THAT(last_line(first.err), HasSubstr("2 of 4 runs failed"));
   const std::string table = read_text(dir / "comparison/comparison.md");
   // 40 random patterns of length 100 are far within the modern network's capacity.
@@ -751,6 +755,18 @@ TEST(Cli, CompareNeverTakesOverARunFolder) {
   EXPECT_THAT(last_line(compare.err), HasSubstr("choose a new --output"));
   EXPECT_EQ(read_text(dir / "run/report.html"), report);
   EXPECT_FALSE(fs::exists(dir / "run/comparison.csv"));
+}
+
+TEST(Cli, CompareRejectsVaryingAModelTheScenarioLacks) {
+  TempDir dir;
+  const Result result = run_genmem(
+      "compare " + quick_capacity_arguments() + " -q --vary models.neocortex.latent_dim=2,3"
+      + " --output " + (dir / "comparison").string());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("--vary models.neocortex.latent_dim: the scenario has no [models.neocortex]"));
+  EXPECT_FALSE(fs::exists(dir / "comparison"));
 }
 
 TEST(Cli, CompareRejectsMalformedVary) {
