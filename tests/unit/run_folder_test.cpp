@@ -37,6 +37,32 @@ TEST(RunFolder, NonEmptyExplicitFolderKept) {
   EXPECT_EQ(test_support::read_text(existing / "summary.json"), "{\"kept\": true}");
 }
 
+TEST(RunFolder, FileAsOutputFolderRejected) {
+  test_support::TempDir root;
+  test_support::write_text(root / "scenario.toml", "x");
+  try {
+    RunFolder::create(root.path(), "demo", root / "scenario.toml");
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("is a file, not a folder"));
+  }
+  EXPECT_EQ(test_support::read_text(root / "scenario.toml"), "x");
+}
+
+TEST(RunFolder, FolderInsideAnEarlierRunRejected) {
+  test_support::TempDir root;
+  const RunFolder earlier = RunFolder::create(root.path(), "demo", root / "earlier");
+  earlier.write("manifest.json", "{}");
+  try {
+    RunFolder::create(root.path(), "demo", root / "earlier" / "figures" / "new");
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("is inside the folder of the run '"));
+    EXPECT_THAT(error.what(), HasSubstr("choose a folder outside it"));
+  }
+  EXPECT_FALSE(fs::exists(root / "earlier" / "figures" / "new"));
+}
+
 TEST(RunFolder, UnwritableLocationRejected) {
   test_support::TempDir root;
   test_support::write_text(root / "file", "x");

@@ -19,8 +19,7 @@ void write_file_atomically(const fs::path& path, const std::string& content) {
   });
 }
 
-void write_file_atomically(
-    const fs::path& path, const std::function<void(std::ostream&)>& write) {
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write) {
   const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -56,11 +55,29 @@ namespace {
 void create_new_folder(const fs::path& path) {
   std::error_code error;
   if (fs::exists(path, error)) {
-    if (!fs::is_directory(path, error) || !fs::is_empty(path, error)) {
+    if (!fs::is_directory(path, error)) {
+      throw IoError(fmt::format(
+          "output folder '{}' is a file, not a folder; choose a new folder with --output",
+          path.string()));
+    }
+    if (!fs::is_empty(path, error)) {
       throw IoError(fmt::format(
           "output folder '{}' already exists and is not empty; choose a new folder so that the "
           "earlier run is kept",
           path.string()));
+    }
+  }
+  // A run inside an earlier run's folder would mix its files with that run's.
+  for (fs::path parent = fs::absolute(path).parent_path(); !parent.empty();
+       parent = parent.parent_path()) {
+    if (fs::exists(parent / "manifest.json", error)) {
+      throw IoError(fmt::format(
+          "output folder '{}' is inside the folder of the run '{}'; choose a folder outside it",
+          path.string(),
+          parent.string()));
+    }
+    if (parent == parent.root_path()) {
+      break;
     }
   }
   fs::create_directories(path, error);
