@@ -92,7 +92,7 @@ at::Tensor rendered_images(const at::Tensor& records, const fs::path& cache_dir)
       return cached->to(at::kFloat).div_(255.0);
     }
   } catch (const IoError& error) {
-    spdlog::warn("{}; rendering the scenes again", error.what());
+    spdlog::warn("{}; rendering the scenes again, which replaces it", error.what());
   }
 
   const at::Tensor images = render_shapes3d_records(records);

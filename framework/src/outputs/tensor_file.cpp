@@ -60,8 +60,7 @@ bool get(std::ifstream& in, T& value) {
 }
 
 IoError damaged(const fs::path& path, const std::string& what) {
-  return IoError(fmt::format(
-      "'{}' is damaged ({}); delete it and it will be written again", path.string(), what));
+  return IoError(fmt::format("'{}' is damaged ({})", path.string(), what));
 }
 
 }  // namespace

@@ -132,7 +132,9 @@ std::optional<SavedReplays> find_saved_replays(
       }
       return SavedReplays{*states, *steps, folder};
     } catch (const IoError& error) {
-      spdlog::warn("{}; not reusing those replays", error.what());
+      spdlog::warn(
+          "{}; not reusing those replays (delete that run's replays/ folder to stop this warning)",
+          error.what());
     }
   }
   return std::nullopt;
