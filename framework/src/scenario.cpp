@@ -1,6 +1,7 @@
 #include "scenario.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -55,6 +56,10 @@ std::string describe_node_type(const toml::node& node) {
       return "a string";
     case toml::node_type::boolean:
       return "a boolean";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
     case toml::node_type::date:
     case toml::node_type::time:
     case toml::node_type::date_time:
@@ -266,7 +271,22 @@ void apply_assignment(toml::table& root, const std::string& assignment) {
   toml::table parsed;
   try {
     parsed = toml::parse("value = " + text, std::string_view(kSetOrigin));
-  } catch (const toml::parse_error&) {
+  } catch (const toml::parse_error& error) {
+    // Text that starts like a number but is not one, such as an integer too large for 64 bits,
+    // is a mistake rather than a bare string.
+    const bool numeric = !text.empty()
+        && (std::isdigit(static_cast<unsigned char>(text.front())) != 0
+            || ((text.front() == '-' || text.front() == '+') && text.size() > 1
+                && std::isdigit(static_cast<unsigned char>(text[1])) != 0))
+        && text.find_first_not_of("0123456789+-._eE") == std::string::npos;
+    if (numeric) {
+      throw ConfigError(fmt::format(
+          "--set {}: '{}' is not a valid TOML number: {}; give a number in range, or quote a "
+          "string",
+          key_path,
+          text,
+          error.description()));
+    }
     parsed = toml::table{{"value", text}};
   }
   const toml::node& value = *parsed.get("value");

@@ -220,6 +220,16 @@ TEST(Scenario, SetUnknownKeyRejected) {
   EXPECT_THAT(message, HasSubstr("did you mean 'beta'?"));
 }
 
+TEST(Scenario, SetNumberBeyondRangeRejected) {
+  const std::string message = config_error(kValid, {"scenario.seed=99999999999999999999"});
+  EXPECT_THAT(message, HasSubstr("--set scenario.seed: '99999999999999999999' is not a valid"));
+  EXPECT_THAT(message, HasSubstr("not representable in 64 bits"));
+  // A plugin that is an integer names the integer, not "a value".
+  const std::string plugin =
+      config_error(replace(kValid, "plugin = \"modern_hopfield\"", "plugin = 3"));
+  EXPECT_THAT(plugin, HasSubstr("must be a string (got an integer)"));
+}
+
 TEST(Scenario, SetWithoutValueRejected) {
   EXPECT_THAT(config_error(kValid, {"models.hippocampus.beta"}), HasSubstr("expected key=value"));
 }
