@@ -1,5 +1,7 @@
 #include "data/idx.hpp"
 
+#include <filesystem>
+
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -87,6 +89,28 @@ TEST(Idx, MissingFileNamesSetup) {
     FAIL() << "expected IoError";
   } catch (const IoError& error) {
     EXPECT_THAT(error.what(), HasSubstr("is missing; run scripts/setup"));
+  }
+}
+
+TEST(Idx, FolderInPlaceOfFileNamed) {
+  test_support::TempDir dir;
+  std::filesystem::create_directory(dir / "train-images-idx3-ubyte");
+  try {
+    read_idx_images(dir / "train-images-idx3-ubyte");
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("is not a regular file (a folder?)"));
+  }
+}
+
+TEST(Idx, CompressedFileOnlyAsksToDecompress) {
+  test_support::TempDir dir;
+  test_support::write_text(dir / "train-images-idx3-ubyte.gz", "compressed");
+  try {
+    read_idx_images(dir / "train-images-idx3-ubyte");
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr(".gz' exists; decompress it with gunzip"));
   }
 }
 

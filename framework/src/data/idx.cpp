@@ -29,6 +29,19 @@ std::vector<unsigned char> read_idx(
   const std::string file = path.string();
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {
+    if (fs::exists(path, error)) {
+      throw IoError(fmt::format(
+          "IDX file '{}' is not a regular file (a folder?); put the MNIST file there with "
+          "scripts/setup, or set [data] dir",
+          file));
+    }
+    if (fs::is_regular_file(file + ".gz", error)) {
+      throw IoError(fmt::format(
+          "IDX file '{}' is missing, but '{}.gz' exists; decompress it with gunzip, or run "
+          "scripts/setup",
+          file,
+          file));
+    }
     throw IoError(fmt::format(
         "IDX file '{}' is missing; run scripts/setup to fetch MNIST, or set [data] dir", file));
   }
