@@ -342,7 +342,7 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
           plugins.push_back(std::move(plugin));
         }
       } catch (const PluginLoadError& error) {
-        spdlog::warn("skipped {}", error.what());
+        spdlog::warn("skipped a plugin file: {}", error.what());
       }
     }
   }

@@ -191,11 +191,12 @@ RunOutcome run_scenario(const RunOptions& options) {
   at::set_num_threads(static_cast<int>(scenario.threads));
   at::manual_seed(static_cast<std::uint64_t>(scenario.seed));
   spdlog::info(
-      "scenario '{}' from {}: seed {}, {} threads",
+      "scenario '{}' from {}: seed {}, {} thread{}",
       scenario.name,
       scenario.file.string(),
       scenario.seed,
-      at::get_num_threads());
+      at::get_num_threads(),
+      at::get_num_threads() == 1 ? "" : "s");
 
   // Inputs are checked before the run folder exists, so bad input leaves nothing behind.
   DataSplit data =

@@ -37,6 +37,7 @@ class EvaluateStep final : public Step {
     at::NoGradGuard no_grad;
     GenerativeModel& model = require_neocortex(context, "evaluate");
     const at::Tensor items = context.data.train.images.slice(0, 0, recall_items_);
+    warn_if_fewer(context, "recall_items", recall_items_, items.size(0), "[data] train_items");
     const at::Tensor noisy = zero_noise(items, noise_fraction_, context.generator);
 
     generative_recall(context, model, items, noisy);
@@ -145,8 +146,29 @@ class EvaluateStep final : public Step {
     }
   }
 
+  // Logs that the step uses `available` items where `name` asks for `requested`.
+  static void warn_if_fewer(
+      const RunContext& context,
+      const char* name,
+      std::int64_t requested,
+      std::int64_t available,
+      const char* source) {
+    if (available < requested) {
+      spdlog::warn(
+          "step {} (evaluate): {} is {}, but only {} images are available, so it uses {}; raise "
+          "{} to use more",
+          context.step_number,
+          name,
+          requested,
+          available,
+          available,
+          source);
+    }
+  }
+
   void latent_map(RunContext& context, const at::Tensor& latents) const {
     const std::int64_t count = std::min(map_items_, latents.size(0));
+    warn_if_fewer(context, "map_items", map_items_, count, "[data] test_items");
     const at::Tensor selected = latents.slice(0, 0, count);
     // t-SNE with PCA initialisation and perplexity 30, as the original's latent-space figure.
     const at::Tensor points =
