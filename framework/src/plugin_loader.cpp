@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <set>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -311,6 +312,9 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
 
 std::vector<LoadedPlugin> PluginLoader::discover() {
   std::vector<LoadedPlugin> plugins;
+  // File names of skipped files. `load` stops at the first file of a name in search order, so a
+  // later file of the same name cannot be used either.
+  std::set<std::string> blocked;
   for (const auto& folder : search_path_) {
     std::error_code error;
     if (!fs::is_directory(folder, error)) {
@@ -325,14 +329,23 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
     }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
+      const std::string file_name = file.filename().string();
+      if (blocked.count(file_name) > 0) {
+        spdlog::warn(
+            "skipped '{}': an unusable file of the same name comes earlier in the plugin search "
+            "path and hides it; remove or rename that file",
+            file.string());
+        continue;
+      }
       try {
         LoadedPlugin plugin = load_file(file);
-        if (plugin_file_name(plugin.name) != file.filename().string()) {
+        if (plugin_file_name(plugin.name) != file_name) {
           spdlog::warn(
               "skipped '{}': it declares the name '{}', so 'genmem' would look for it as '{}'",
               file.string(),
               plugin.name,
               plugin_file_name(plugin.name));
+          blocked.insert(file_name);
           continue;
         }
         const bool seen = std::any_of(plugins.begin(), plugins.end(), [&](const LoadedPlugin& p) {
@@ -343,6 +356,7 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
         }
       } catch (const PluginLoadError& error) {
         spdlog::warn("skipped a plugin file: {}", error.what());
+        blocked.insert(file_name);
       }
     }
   }

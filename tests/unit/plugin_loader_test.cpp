@@ -182,5 +182,18 @@ TEST(PluginLoader, DiscoverSkipsBrokenFiles) {
       names, ::testing::UnorderedElementsAre("fixture_ok", "throwing_factory", "throwing_recall"));
 }
 
+TEST(PluginLoader, DiscoverAgreesWithLoadOnHiddenPlugin) {
+  // An earlier folder holds a broken file under the name of a good plugin in a later folder.
+  test_support::TempDir first;
+  test_support::write_text(first / plugin_file_name("fixture_ok"), "not a library");
+  PluginLoader loader({first.path(), kFixtures});
+  std::vector<std::string> names;
+  for (const auto& plugin : loader.discover()) {
+    names.push_back(plugin.name);
+  }
+  EXPECT_THAT(names, ::testing::Not(::testing::Contains("fixture_ok")));
+  EXPECT_THROW(loader.load("fixture_ok"), PluginLoadError);
+}
+
 }  // namespace
 }  // namespace genmem
