@@ -620,6 +620,18 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");
   EXPECT_FALSE(fs::exists(dir / "run/figures/imagination_shape_0.png"));
+
+  // Runs that never finished are named with their status.
+  write_text(dir / "empty-runs/20260101T000000Z/manifest.json", R"({"status": "interrupted"})");
+  const Result unfinished = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.1.file=" + (dir / "empty-runs").string() + " --output "
+      + (dir / "run3").string());
+  EXPECT_EQ(unfinished.exit_code, 1);
+  EXPECT_THAT(
+      last_line(unfinished.err),
+      HasSubstr("empty-runs' holds 1 run (interrupted), but none completed with "
+                "checkpoints/neocortex.pt"));
 }
 
 }  // namespace

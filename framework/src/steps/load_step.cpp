@@ -1,9 +1,13 @@
 // Loads a trained neocortex from an earlier run, so that analyses of a consolidated model do not
 // repeat its training.
 
+#include <algorithm>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -54,6 +58,32 @@ fs::path find_checkpoint(const fs::path& file) {
   return newest.empty() ? newest : newest / kCheckpoint;
 }
 
+// Describes the run folders directly in `folder` that have a manifest, such as "2 runs (failed,
+// running)", or returns "" when there are none.
+std::string describe_unfinished_runs(const fs::path& folder) {
+  std::error_code error;
+  std::vector<std::string> statuses;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    std::ifstream file(entry.path() / "manifest.json");
+    if (!file) {
+      continue;
+    }
+    const nlohmann::json manifest =
+        nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+    const std::string status =
+        manifest.is_object() && manifest.contains("status") && manifest["status"].is_string()
+        ? manifest["status"].get<std::string>()
+        : "unknown";
+    statuses.push_back(status == "completed" ? "completed without a checkpoint" : status);
+  }
+  if (statuses.empty()) {
+    return "";
+  }
+  std::sort(statuses.begin(), statuses.end());
+  return fmt::format(
+      "{} run{} ({})", statuses.size(), statuses.size() == 1 ? "" : "s", fmt::join(statuses, ", "));
+}
+
 class LoadStep final : public Step {
  public:
   explicit LoadStep(const Parameters& parameters) : file_(parameters.get_string("file")) {}
@@ -71,6 +101,18 @@ class LoadStep final : public Step {
           fs::current_path(error).string()));
     }
     const fs::path checkpoint = find_checkpoint(file_);
+    const std::string unfinished =
+        fs::is_directory(file_, error) ? describe_unfinished_runs(file_) : std::string();
+    if (checkpoint.empty() && !unfinished.empty()) {
+      throw ConfigError(fmt::format(
+          "scenario '{}' step {} (load): '{}' holds {}, but none completed with {}; run the "
+          "scenario that trains the model to its end, or set file",
+          context.scenario.file.string(),
+          context.step_number,
+          file_.string(),
+          unfinished,
+          kCheckpoint));
+    }
     if (checkpoint.empty()) {
       throw ConfigError(fmt::format(
           "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
