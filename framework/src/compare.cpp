@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -423,6 +424,21 @@ std::vector<CompareVariant> build_variants(
   return variants;
 }
 
+namespace {
+
+// Returns the first line of a variant's error. A value from the command line is reported as
+// "--set", but in a comparison it may come from --vary as well.
+std::string variant_error(const char* message) {
+  std::string line = first_line(message);
+  constexpr std::string_view kSet = "--set: ";
+  if (line.rfind(kSet, 0) == 0) {
+    line.replace(0, kSet.size(), "--vary or --set: ");
+  }
+  return line;
+}
+
+}  // namespace
+
 CompareOutcome run_comparison(const CompareOptions& options) {
   const Scenario base = prepare_scenario(options.run);
 
@@ -513,7 +529,7 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       spdlog::warn(
           "compare: variant {} is invalid and its runs will fail: {}",
           variant.label,
-          first_line(error.what()));
+          variant_error(error.what()));
     }
   }
 
@@ -578,7 +594,7 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         // LibTorch appends a stack trace after the first line, which the table does not need.
         const std::string message = error.what();
         run.status = "failed";
-        run.error = message.substr(0, message.find('\n'));
+        run.error = variant_error(message.c_str());
         spdlog::error("compare: {} seed {} failed: {}", run.variant, run.seed, run.error);
       }
       outcome.runs.push_back(std::move(run));
