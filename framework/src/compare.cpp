@@ -443,7 +443,14 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   const Scenario base = prepare_scenario(options.run);
 
   std::vector<CompareAxis> axes = base.compare.vary;
+  std::set<std::string> varied_on_command_line;
   for (const auto& axis : options.vary) {
+    if (!varied_on_command_line.insert(axis.key).second) {
+      spdlog::warn(
+          "compare: --vary {} is given more than once, so only its last values are used; list "
+          "all values in one --vary",
+          axis.key);
+    }
     const auto same = std::find_if(
         axes.begin(), axes.end(), [&](const CompareAxis& a) { return a.key == axis.key; });
     if (same != axes.end()) {
@@ -501,6 +508,18 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         "compare: '{}' is the folder of a run (it holds manifest.json), and a comparison would "
         "replace its report; choose a new --output or an earlier comparison's folder",
         outcome.folder.string()));
+  }
+  for (fs::path parent = fs::absolute(outcome.folder).parent_path(); !parent.empty();
+       parent = parent.parent_path()) {
+    if (fs::exists(parent / "manifest.json", folder_error)) {
+      throw ConfigError(fmt::format(
+          "compare: '{}' is inside the folder of the run '{}'; choose an --output outside it",
+          outcome.folder.string(),
+          parent.string()));
+    }
+    if (parent == parent.root_path()) {
+      break;
+    }
   }
   fs::create_directories(outcome.folder, folder_error);
   if (folder_error || !fs::is_directory(outcome.folder)) {

@@ -711,7 +711,15 @@ fs::path write_run_report(const fs::path& run_dir, PlotRedraw redraw) {
     scenario.name = text_of(manifest, "scenario", run_dir.filename().string());
   }
 
-  fs::create_directories(run_dir / "figures");
+  std::error_code folder_error;
+  fs::create_directories(run_dir / "figures", folder_error);
+  if (folder_error) {
+    throw IoError(fmt::format(
+        "'{}' could not be made a folder for the report's figures ({}); move whatever has that "
+        "name away and run genmem report again",
+        (run_dir / "figures").string(),
+        folder_error.message()));
+  }
   if (redraw == PlotRedraw::kAll) {
     redraw_scripts(run_dir / "figures");
   }

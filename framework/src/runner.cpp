@@ -156,8 +156,8 @@ void run_step(Step& step, const std::string& kind, RunContext& context) {
         "scenario '{}' step {} ({})", context.scenario.file.string(), context.step_number, kind);
   };
   constexpr const char* kMemoryHint =
-      "lower the sizes this step works on (its cues or items, or [data] train_items and "
-      "test_items) or free memory";
+      "lower this step's sizes (such as cues, items or dim) or [data] train_items and "
+      "test_items, or free memory";
   try {
     step.run(context);
   } catch (const ModelError& error) {

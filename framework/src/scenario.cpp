@@ -281,8 +281,8 @@ void apply_assignment(toml::table& root, const std::string& assignment) {
         && text.find_first_not_of("0123456789+-._eE") == std::string::npos;
     if (numeric) {
       throw ConfigError(fmt::format(
-          "--set {}: '{}' is not a valid TOML number: {}; give a number in range, or quote a "
-          "string",
+          "--set {}: '{}' is not a valid TOML number: {}; give a number within that range (or, "
+          "for a text value, put it in quotes)",
           key_path,
           text,
           error.description()));

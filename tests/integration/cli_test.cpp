@@ -204,7 +204,7 @@ TEST(Cli, ImpossibleAllocationFailsInOneLine) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err, last_line(result.err) + "\n");
   EXPECT_THAT(result.err, HasSubstr("step 2 (replay): out of memory: 313600.0 GB requested"));
-  EXPECT_THAT(result.err, HasSubstr("lower the sizes this step works on"));
+  EXPECT_THAT(result.err, HasSubstr("lower this step's sizes (such as cues, items or dim)"));
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");
   EXPECT_THAT(manifest["error"].get<std::string>(), HasSubstr("out of memory"));
@@ -767,6 +767,14 @@ TEST(Cli, CompareNeverTakesOverARunFolder) {
   EXPECT_THAT(last_line(compare.err), HasSubstr("choose a new --output"));
   EXPECT_EQ(read_text(dir / "run/report.html"), report);
   EXPECT_FALSE(fs::exists(dir / "run/comparison.csv"));
+
+  // Nor a folder inside a run's folder.
+  const Result inside = run_genmem(
+      "compare " + quick_capacity_arguments() + " -q --output "
+      + (dir / "run/figures/cmp").string());
+  EXPECT_EQ(inside.exit_code, 1);
+  EXPECT_THAT(last_line(inside.err), HasSubstr("is inside the folder of the run"));
+  EXPECT_FALSE(fs::exists(dir / "run/figures/cmp"));
 }
 
 TEST(Cli, CompareRejectsVaryingAModelTheScenarioLacks) {

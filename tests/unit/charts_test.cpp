@@ -922,6 +922,19 @@ TEST(ChartRenderPlot, HangingProgramIsStoppedAtTheTimeLimit) {
   EXPECT_FALSE(running()) << "the sleep started by the stand-in still runs";
 }
 
+TEST(ChartRenderPlot, HangingProgramLeavesAChartUndrawnButKept) {
+  test_support::TempDir dir;
+  write_program(dir / "fake-gnuplot", "#!/bin/sh\nsleep 30\n");
+  const ScopedEnvironment fake("GENMEM_GNUPLOT", (dir / "fake-gnuplot").c_str());
+  const ScopedEnvironment limit("GENMEM_GNUPLOT_TIMEOUT", "0.3");
+  // A step's chart that gnuplot cannot draw is a warning: the data and the script stay for
+  // genmem report.
+  EXPECT_FALSE(write_line_plot(dir / "line.png", "t", "x", "y", {{"s", {1, 2}, {3, 4}, {}}}));
+  EXPECT_TRUE(fs::exists(dir / "line.dat"));
+  EXPECT_TRUE(fs::exists(dir / "line.gp"));
+  EXPECT_FALSE(fs::exists(dir / "line.png"));
+}
+
 TEST(ChartRenderPlot, FailingProgramThrowsWithErrorLine) {
   test_support::TempDir dir;
   write_program(

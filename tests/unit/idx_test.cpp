@@ -99,7 +99,7 @@ TEST(Idx, FolderInPlaceOfFileNamed) {
     read_idx_images(dir / "train-images-idx3-ubyte");
     FAIL() << "expected IoError";
   } catch (const IoError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("is not a regular file (a folder?)"));
+    EXPECT_THAT(error.what(), HasSubstr("is a folder, not a regular file"));
   }
 }
 

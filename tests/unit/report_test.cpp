@@ -214,6 +214,22 @@ TEST(Report, RunWithoutAnEndSaysSo) {
   EXPECT_THAT(html, HasSubstr("The run recorded no end: it is still running, or it stopped"));
 }
 
+TEST(Report, FiguresThatIsAFileIsNamed) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  write_fixture_run(run);
+  fs::remove_all(run / "figures");
+  write_text(run / "figures", "not a folder");
+  try {
+    write_run_report(run, PlotRedraw::kAll);
+    FAIL() << "expected IoError";
+  } catch (const IoError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("figures' could not be made a folder for the report"));
+    EXPECT_THAT(error.what(), HasSubstr("move whatever has that name away"));
+  }
+  EXPECT_EQ(read_text(run / "figures"), "not a folder");
+}
+
 TEST(Report, FolderThatIsNotARunIsRejected) {
   TempDir dir;
   try {

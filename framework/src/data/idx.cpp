@@ -31,9 +31,10 @@ std::vector<unsigned char> read_idx(
   if (!fs::is_regular_file(path, error)) {
     if (fs::exists(path, error)) {
       throw IoError(fmt::format(
-          "IDX file '{}' is not a regular file (a folder?); put the MNIST file there with "
+          "IDX file '{}' is {}, not a regular file; put the MNIST file there with "
           "scripts/setup, or set [data] dir",
-          file));
+          file,
+          fs::is_directory(path, error) ? "a folder" : "a special file"));
     }
     if (fs::is_regular_file(file + ".gz", error)) {
       throw IoError(fmt::format(

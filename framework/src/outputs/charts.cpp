@@ -468,7 +468,14 @@ bool write_and_render(const PlotFiles& files, const std::string& data, const Scr
   write_file_atomically(files.file(".dat"), data);
   const fs::path script_path = files.file(".gp");
   write_file_atomically(script_path, script.finish());
-  return render_plot(script_path);
+  try {
+    return render_plot(script_path);
+  } catch (const IoError& error) {
+    // The data and the script are kept, so nothing is lost: the run goes on, and genmem report
+    // draws the plot again.
+    spdlog::warn("{}; the plot is not drawn, and genmem report tries again", error.what());
+    return false;
+  }
 }
 
 // ---- Line plot data and elements, shared by line plots and twin-axis plots ----
@@ -593,10 +600,13 @@ std::chrono::milliseconds gnuplot_time_limit() {
     if (end != configured && *end == '\0' && std::isfinite(value) && value > 0.0) {
       seconds = value;
     } else {
-      spdlog::warn(
-          "GENMEM_GNUPLOT_TIMEOUT is '{}', not a positive number of seconds; using {} s",
-          configured,
-          kDefaultSeconds);
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true)) {
+        spdlog::warn(
+            "GENMEM_GNUPLOT_TIMEOUT is '{}', not a positive number of seconds; using {} s",
+            configured,
+            kDefaultSeconds);
+      }
     }
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));

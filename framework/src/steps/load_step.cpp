@@ -122,6 +122,14 @@ class LoadStep final : public Step {
           file_.string(),
           kCheckpoint));
     }
+    if (fs::is_directory(file_, error) && fs::is_regular_file(file_ / kCheckpoint, error)
+        && !completed_run_with_checkpoint(file_)) {
+      spdlog::warn(
+          "step {} (load): the run '{}' did not complete, so its checkpoint is the model after "
+          "its last complete epoch",
+          context.step_number,
+          file_.string());
+    }
     model.load(checkpoint.string());
     context.summary["load"] = {{"file", fs::absolute(checkpoint).lexically_normal().string()}};
     spdlog::info("loaded the neocortex from '{}'", checkpoint.string());
