@@ -509,17 +509,11 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         "replace its report; choose a new --output or an earlier comparison's folder",
         outcome.folder.string()));
   }
-  for (fs::path parent = fs::absolute(outcome.folder).parent_path(); !parent.empty();
-       parent = parent.parent_path()) {
-    if (fs::exists(parent / "manifest.json", folder_error)) {
-      throw ConfigError(fmt::format(
-          "compare: '{}' is inside the folder of the run '{}'; choose an --output outside it",
-          outcome.folder.string(),
-          parent.string()));
-    }
-    if (parent == parent.root_path()) {
-      break;
-    }
+  if (const fs::path run = enclosing_run_folder(outcome.folder); !run.empty()) {
+    throw ConfigError(fmt::format(
+        "compare: '{}' is inside the folder of the run '{}'; choose an --output outside it",
+        outcome.folder.string(),
+        run.string()));
   }
   fs::create_directories(outcome.folder, folder_error);
   if (folder_error || !fs::is_directory(outcome.folder)) {

@@ -50,6 +50,20 @@ std::string format_utc_now(const char* format) {
   return text;
 }
 
+fs::path enclosing_run_folder(const fs::path& path) {
+  std::error_code error;
+  for (fs::path parent = fs::absolute(path).parent_path(); !parent.empty();
+       parent = parent.parent_path()) {
+    if (fs::exists(parent / "manifest.json", error)) {
+      return parent;
+    }
+    if (parent == parent.root_path()) {
+      break;
+    }
+  }
+  return {};
+}
+
 namespace {
 
 void create_new_folder(const fs::path& path) {
@@ -68,17 +82,11 @@ void create_new_folder(const fs::path& path) {
     }
   }
   // A run inside an earlier run's folder would mix its files with that run's.
-  for (fs::path parent = fs::absolute(path).parent_path(); !parent.empty();
-       parent = parent.parent_path()) {
-    if (fs::exists(parent / "manifest.json", error)) {
-      throw IoError(fmt::format(
-          "output folder '{}' is inside the folder of the run '{}'; choose a folder outside it",
-          path.string(),
-          parent.string()));
-    }
-    if (parent == parent.root_path()) {
-      break;
-    }
+  if (const fs::path run = enclosing_run_folder(path); !run.empty()) {
+    throw IoError(fmt::format(
+        "output folder '{}' is inside the folder of the run '{}'; choose a folder outside it",
+        path.string(),
+        run.string()));
   }
   fs::create_directories(path, error);
   if (error) {
