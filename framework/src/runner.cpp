@@ -161,7 +161,7 @@ void run_step(Step& step, const std::string& kind, RunContext& context) {
   try {
     step.run(context);
   } catch (const ModelError& error) {
-    // A plugin that ran out of memory: its message names the plugin, and the hint says what to do.
+    // A plugin that ran out of memory: its message names the plugin, and the hint adds the fix.
     const std::string message = error.what();
     if (message.find("can't allocate memory") != std::string::npos
         && dynamic_cast<const TrainingDivergedError*>(&error) == nullptr) {

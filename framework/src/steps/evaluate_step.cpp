@@ -146,7 +146,7 @@ class EvaluateStep final : public Step {
     }
   }
 
-  // Logs that the step uses `available` items where `name` asks for `requested`.
+  // Logs a warning when the step uses `available` items where `name` requests `requested`.
   static void warn_if_fewer(
       const RunContext& context,
       const char* name,
