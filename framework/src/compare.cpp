@@ -437,6 +437,15 @@ std::string variant_error(const char* message) {
   return line;
 }
 
+// Returns the comparison's run options with the settings of `variant` applied.
+RunOptions variant_options(const RunOptions& base, const CompareVariant& variant) {
+  RunOptions settings = base;
+  settings.overrides.removals = variant.removals;
+  settings.overrides.assignments.insert(
+      settings.overrides.assignments.end(), variant.assignments.begin(), variant.assignments.end());
+  return settings;
+}
+
 }  // namespace
 
 CompareOutcome run_comparison(const CompareOptions& options) {
@@ -530,14 +539,8 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   // Invalid variants are recorded as failed runs while the others run, but they are named now
   // so that a mistyped value need not wait for the valid variants before it shows.
   for (const auto& variant : outcome.variants) {
-    RunOptions settings = options.run;
-    settings.overrides.removals = variant.removals;
-    settings.overrides.assignments.insert(
-        settings.overrides.assignments.end(),
-        variant.assignments.begin(),
-        variant.assignments.end());
     try {
-      prepare_scenario(settings);
+      prepare_scenario(variant_options(options.run, variant));
     } catch (const Error& error) {
       spdlog::warn(
           "compare: variant {} is invalid and its runs will fail: {}",
@@ -554,14 +557,9 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       run.seed = base.seed + i;
       run.folder = outcome.folder / variant.slug / fmt::format("seed-{}", run.seed);
 
-      RunOptions settings = options.run;
+      RunOptions settings = variant_options(options.run, variant);
       settings.output_dir = run.folder;
       settings.seed = run.seed;
-      settings.overrides.removals = variant.removals;
-      settings.overrides.assignments.insert(
-          settings.overrides.assignments.end(),
-          variant.assignments.begin(),
-          variant.assignments.end());
 
       // A completed run is reused only when it ran with the same resolved scenario, which the
       // comparison records beside the run's own files.

@@ -23,15 +23,23 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCheckpoint = "checkpoints/neocortex.pt";
 
+// Returns the status that the manifest of the run folder `run` records, "unknown" when the
+// manifest has none, or "" when the folder has no readable manifest.
+std::string run_status(const fs::path& run) {
+  std::ifstream file(run / "manifest.json");
+  if (!file) {
+    return "";
+  }
+  const nlohmann::json manifest = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  return manifest.is_object() && manifest.contains("status") && manifest["status"].is_string()
+      ? manifest["status"].get<std::string>()
+      : "unknown";
+}
+
 // Returns whether the run folder `run` finished and saved a neocortex.
 bool completed_run_with_checkpoint(const fs::path& run) {
   std::error_code error;
-  if (!fs::is_regular_file(run / kCheckpoint, error)) {
-    return false;
-  }
-  std::ifstream file(run / "manifest.json");
-  const nlohmann::json manifest = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
-  return manifest.is_object() && manifest.value("status", "") == "completed";
+  return fs::is_regular_file(run / kCheckpoint, error) && run_status(run) == "completed";
 }
 
 // Resolves `file`: a checkpoint file, a run folder, or a folder of run folders, whose newest
@@ -64,17 +72,10 @@ std::string describe_unfinished_runs(const fs::path& folder) {
   std::error_code error;
   std::vector<std::string> statuses;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
-    std::ifstream file(entry.path() / "manifest.json");
-    if (!file) {
-      continue;
+    const std::string status = run_status(entry.path());
+    if (!status.empty()) {
+      statuses.push_back(status == "completed" ? "completed without a checkpoint" : status);
     }
-    const nlohmann::json manifest =
-        nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
-    const std::string status =
-        manifest.is_object() && manifest.contains("status") && manifest["status"].is_string()
-        ? manifest["status"].get<std::string>()
-        : "unknown";
-    statuses.push_back(status == "completed" ? "completed without a checkpoint" : status);
   }
   if (statuses.empty()) {
     return "";
@@ -101,9 +102,10 @@ class LoadStep final : public Step {
           fs::current_path(error).string()));
     }
     const fs::path checkpoint = find_checkpoint(file_);
-    const std::string unfinished =
-        fs::is_directory(file_, error) ? describe_unfinished_runs(file_) : std::string();
-    if (checkpoint.empty() && !unfinished.empty()) {
+    const std::string unfinished = checkpoint.empty() && fs::is_directory(file_, error)
+        ? describe_unfinished_runs(file_)
+        : std::string();
+    if (!unfinished.empty()) {
       throw ConfigError(fmt::format(
           "scenario '{}' step {} (load): '{}' holds {}, but none completed with {}; run the "
           "scenario that trains the model to its end, or set file",

@@ -156,6 +156,33 @@ void link_saved_replays(const fs::path& from, const RunFolder& output) {
   }
 }
 
+// How the replays spread over the values of one label or factor of the stored patterns.
+struct ReplaySpread {
+  /// Share of the replays that end nearest a stored pattern with each value.
+  std::vector<double> fractions;
+  /// Total variation distance from the stored patterns' shares: 0 when the replays reach each
+  /// value as often as it was stored, 1 when they never reach a stored value.
+  double bias = 0.0;
+};
+
+// Returns how the replays that end nearest the stored patterns `nearest` spread over `values`,
+// the int64 value of each stored pattern, counting at least `levels` values.
+ReplaySpread replay_spread(
+    const at::Tensor& values, const at::Tensor& nearest, std::int64_t levels) {
+  if (values.numel() > 0) {
+    levels = std::max(levels, values.max().item<std::int64_t>() + 1);
+  }
+  const at::Tensor replayed = at::bincount(values.index_select(0, nearest), {}, levels)
+                                  .to(at::kDouble)
+                                  .div_(static_cast<double>(nearest.size(0)));
+  const at::Tensor stored =
+      at::bincount(values, {}, levels).to(at::kDouble).div_(static_cast<double>(values.size(0)));
+  return {
+      std::vector<double>(
+          replayed.data_ptr<double>(), replayed.data_ptr<double>() + replayed.numel()),
+      0.5 * (replayed - stored).abs().sum().item<double>()};
+}
+
 class StoreStep final : public Step {
  public:
   explicit StoreStep(const Parameters& parameters)
@@ -285,10 +312,6 @@ class ReplayStep final : public Step {
                                      .norm(2, {1})
                                      .mean()
                                      .item<double>();
-    const at::Tensor classes = context.stored_labels.index_select(0, nearest);
-    const at::Tensor counts =
-        at::bincount(classes, {}, context.data.train.num_classes).to(at::kDouble) / cues_;
-
     const at::IntArrayRef image_shape = context.data.train.images.sizes().slice(1);
     context.replays = patterns_to_images(result.states, image_shape);
 
@@ -300,30 +323,18 @@ class ReplayStep final : public Step {
     summary["converged_fraction"] = result.converged.to(at::kDouble).mean().item<double>();
     summary["seconds"] = seconds;
     summary["reused_from"] = saved ? saved->folder.string() : "";
-    std::vector<double> fractions(
-        counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
-    summary["class_fractions"] = fractions;
-    // Total variation distance between the replays' classes and the stored patterns' classes:
-    // 0 when replay samples the classes as often as they were stored, 1 when it never reaches a
-    // stored class.
-    const at::Tensor stored_fractions =
-        at::bincount(context.stored_labels, {}, context.data.train.num_classes).to(at::kDouble)
-        / static_cast<double>(context.stored_labels.size(0));
-    summary["class_bias"] = 0.5 * (counts - stored_fractions).abs().sum().item<double>();
-    // The same for each generative factor the stored patterns have, which shows which scenes the
-    // replays favour: for Shapes3D, the wall and floor hues of the largest patterns.
+    const ReplaySpread classes =
+        replay_spread(context.stored_labels, nearest, context.data.train.num_classes);
+    summary["class_fractions"] = classes.fractions;
+    summary["class_bias"] = classes.bias;
+    // The same for each generative factor of the stored patterns, such as the Shapes3D hues.
     for (const auto& [name, values] : context.stored_factors) {
       if (values.size(0) != memory.size()) {
         break;
       }
-      const std::int64_t levels = values.max().item<std::int64_t>() + 1;
-      const at::Tensor replayed =
-          at::bincount(values.index_select(0, nearest), {}, levels).to(at::kDouble) / cues_;
-      const at::Tensor stored =
-          at::bincount(values, {}, levels).to(at::kDouble) / static_cast<double>(values.size(0));
-      summary["factor_fractions"][name] = std::vector<double>(
-          replayed.data_ptr<double>(), replayed.data_ptr<double>() + replayed.numel());
-      summary["factor_bias"][name] = 0.5 * (replayed - stored).abs().sum().item<double>();
+      const ReplaySpread factor = replay_spread(values, nearest, 0);
+      summary["factor_fractions"][name] = factor.fractions;
+      summary["factor_bias"][name] = factor.bias;
     }
     spdlog::info(
         "replayed {} noise cues in {:.1f} s: {} distinct stored memories reached, mean {:.1f} steps",
