@@ -514,7 +514,7 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   std::error_code folder_error;
   if (fs::exists(outcome.folder / "manifest.json", folder_error)) {
     throw ConfigError(fmt::format(
-        "compare: '{}' is the folder of a run (it holds manifest.json), and a comparison would "
+        "compare: '{}' is the folder of a run (it contains manifest.json), and a comparison would "
         "replace its report; choose a new --output or an earlier comparison's folder",
         outcome.folder.string()));
   }

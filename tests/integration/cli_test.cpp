@@ -196,8 +196,8 @@ TEST(Cli, DivergingTrainingStopsAndSaysSo) {
 
 TEST(Cli, ImpossibleAllocationFailsInOneLine) {
   TempDir dir;
-  // 1e11 cues of 784 values need 313.6 TB, more than any address space, so the allocation
-  // fails at once whatever the machine's overcommit setting.
+  // 1e11 cues of 784 values need 313.6 TB. That exceeds the 128 TB user address space of x86-64
+  // with 4-level paging, and memory under Linux's default overcommit check, so it fails at once.
   const Result result = run_genmem(
       "run " + kTiny.string() + " -q --output " + (dir / "run").string()
       + " --set steps.2.cues=100000000000");
@@ -416,7 +416,7 @@ TEST(Cli, Shapes3dScenarioRunsUnchangedOnHdf5File) {
   EXPECT_EQ(summary["stored_patterns"].get<int>(), 300);
 }
 
-TEST(Cli, ArchitectureThatDoesNotFitTheDataLeavesNoRunFolder) {
+TEST(Cli, MismatchedArchitectureLeavesNoRunFolder) {
   TempDir dir;
   const Result result = run_genmem(
       "run " + kTinyShapes3d.string() + " -q --set models.neocortex.architecture=mnist_small"
@@ -630,7 +630,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   EXPECT_EQ(unfinished.exit_code, 1);
   EXPECT_THAT(
       last_line(unfinished.err),
-      HasSubstr("empty-runs' holds 1 run (interrupted), but none completed with "
+      HasSubstr("empty-runs' contains 1 run (interrupted), but none completed with "
                 "checkpoints/neocortex.pt"));
 }
 
@@ -763,7 +763,8 @@ TEST(Cli, CompareNeverTakesOverARunFolder) {
   const Result compare = run_genmem(
       "compare " + quick_capacity_arguments() + " -q --output " + (dir / "run").string());
   EXPECT_EQ(compare.exit_code, 1);
-  EXPECT_THAT(last_line(compare.err), HasSubstr("is the folder of a run (it holds manifest.json)"));
+  EXPECT_THAT(
+      last_line(compare.err), HasSubstr("is the folder of a run (it contains manifest.json)"));
   EXPECT_THAT(last_line(compare.err), HasSubstr("choose a new --output"));
   EXPECT_EQ(read_text(dir / "run/report.html"), report);
   EXPECT_FALSE(fs::exists(dir / "run/comparison.csv"));

@@ -892,6 +892,7 @@ TEST(ChartRenderPlot, HangingProgramIsStoppedAtTheTimeLimit) {
   test_support::write_text(dir / "plot.gp", "pause -1\n");
   const ScopedEnvironment fake("GENMEM_GNUPLOT", (dir / "fake-gnuplot").c_str());
   const ScopedEnvironment limit("GENMEM_GNUPLOT_TIMEOUT", "0.5");
+
   const auto start = std::chrono::steady_clock::now();
   try {
     render_plot(dir / "plot.gp");
@@ -901,10 +902,12 @@ TEST(ChartRenderPlot, HangingProgramIsStoppedAtTheTimeLimit) {
     EXPECT_THAT(error.what(), HasSubstr("within 0.5 s"));
     EXPECT_THAT(error.what(), HasSubstr("GENMEM_GNUPLOT_TIMEOUT"));
   }
+
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(seconds, 0.5);
   EXPECT_LT(seconds, 10.0);
+
   // The backgrounded sleep was in the same process group, so it is gone too: no longer listed,
   // or a zombie that its new parent has not reaped yet.
   const std::string child = test_support::read_text(dir / "child.txt");

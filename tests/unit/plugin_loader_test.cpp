@@ -183,7 +183,7 @@ TEST(PluginLoader, DiscoverSkipsBrokenFiles) {
 }
 
 TEST(PluginLoader, DiscoverAgreesWithLoadOnHiddenPlugin) {
-  // An earlier folder holds a broken file under the name of a good plugin in a later folder.
+  // An earlier folder contains a broken file under the name of a good plugin in a later folder.
   test_support::TempDir first;
   test_support::write_text(first / plugin_file_name("fixture_ok"), "not a library");
   PluginLoader loader({first.path(), kFixtures});

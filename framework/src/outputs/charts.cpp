@@ -471,8 +471,8 @@ bool write_and_render(const PlotFiles& files, const std::string& data, const Scr
   try {
     return render_plot(script_path);
   } catch (const IoError& error) {
-    // The data and the script are kept, so nothing is lost: the run goes on, and genmem report
-    // draws the plot again.
+    // The data and the script are kept, so the run goes on, and `genmem report` runs the kept
+    // script again.
     spdlog::warn("{}; the plot is not drawn, and genmem report tries again", error.what());
     return false;
   }

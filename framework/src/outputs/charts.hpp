@@ -140,7 +140,7 @@ bool gnuplot_available();
 /// its own process group, so Ctrl-C in a terminal does not abort a plot half-way. Throws
 /// IoError naming the script when the script does not exist, when gnuplot cannot be started,
 /// or when it fails, with gnuplot's first error line. gnuplot gets `$GENMEM_GNUPLOT_TIMEOUT`
-/// seconds (120 unless set); when the time is up its process group is killed and IoError is
+/// seconds (120 unless set). When that time is up, its process group is killed and IoError is
 /// thrown.
 bool render_plot(const std::filesystem::path& script);
 

@@ -19,8 +19,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 void write_file_atomically(
     const std::filesystem::path& path, const std::function<void(std::ostream&)>& write);
 
-/// Returns the nearest folder above `path` that holds a run's `manifest.json`, or an empty path
-/// when no folder above it does.
+/// Returns the nearest folder above `path` that contains a run's `manifest.json`, or an empty
+/// path when no folder above it does.
 std::filesystem::path enclosing_run_folder(const std::filesystem::path& path);
 
 /// The folder one run writes into. It is created new and never reused: an existing, non-empty

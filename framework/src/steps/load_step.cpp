@@ -107,7 +107,7 @@ class LoadStep final : public Step {
         : std::string();
     if (!unfinished.empty()) {
       throw ConfigError(fmt::format(
-          "scenario '{}' step {} (load): '{}' holds {}, but none completed with {}; run the "
+          "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; run the "
           "scenario that trains the model to its end, or set file",
           context.scenario.file.string(),
           context.step_number,

@@ -31,8 +31,8 @@ struct RunContext {
   GenerativeModel* neocortex = nullptr;
   /// Labels of the stored patterns, in storage order, int64 `[N]`.
   at::Tensor stored_labels;
-  /// Generative factors of the stored patterns by name, int64 `[N]` each, in storage order;
-  /// empty unless every stored pattern came from a data set with factors (Shapes3D).
+  /// Generative factors of the stored patterns by name, int64 `[N]` each, in storage order. The
+  /// map is empty unless every stored pattern came from a data set with factors (Shapes3D).
   std::map<std::string, at::Tensor> stored_factors;
   /// Images recalled by the last replay step, `[N, C, H, W]` in [0, 1].
   at::Tensor replays;
