@@ -869,6 +869,12 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
     }
   }
 
+  if (fs::exists(compare_dir / "plots") && !fs::is_directory(compare_dir / "plots")) {
+    throw IoError(fmt::format(
+        "'{}' is not a folder, so the comparison's plots cannot be shown; move it away and run "
+        "the same genmem compare command again to redraw them",
+        (compare_dir / "plots").string()));
+  }
   if (redraw == PlotRedraw::kAll) {
     redraw_scripts(compare_dir / "plots");
   }

@@ -22,6 +22,7 @@
 #include "interrupt.hpp"
 #include "plugin_loader.hpp"
 #include "report.hpp"
+#include "scenario_schema.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -92,8 +93,9 @@ Scenario prepare_scenario(const RunOptions& options) {
     scenario.seed = *options.seed;
   }
   if (options.threads) {
-    if (*options.threads < 1 || *options.threads > 256) {
-      throw ConfigError(fmt::format("--threads must be 1 to 256 (got {})", *options.threads));
+    if (*options.threads < 1 || *options.threads > kMaxThreads) {
+      throw ConfigError(
+          fmt::format("--threads must be 1 to {} (got {})", kMaxThreads, *options.threads));
     }
     scenario.threads = *options.threads;
   }
@@ -109,16 +111,16 @@ Scenario prepare_scenario(const RunOptions& options) {
 
 namespace {
 
-// Throws ConfigError, before any step runs, when the data's images differ in shape from the
-// images the neocortex's architecture takes.
-void check_images_fit_neocortex(
-    const Scenario& scenario, const DataSplit& data, const GenerativeModel* neocortex) {
+// Throws ConfigError, before any step runs, when the data source's images differ in shape from
+// the images the neocortex's architecture takes.
+void check_images_fit_neocortex(const Scenario& scenario, const GenerativeModel* neocortex) {
   if (neocortex == nullptr) {
     return;
   }
   const std::vector<std::int64_t> expected = neocortex->image_shape();
-  const at::IntArrayRef actual = data.test.images.sizes().slice(1);
-  if (actual.vec() == expected) {
+  const std::string& source = scenario.data.get_string("source");
+  const std::vector<std::int64_t> actual = source_image_shape(source);
+  if (actual == expected) {
     return;
   }
   const auto& parameters = scenario.models.at(kNeocortex).parameters;
@@ -131,7 +133,7 @@ void check_images_fit_neocortex(
       scenario.file.string(),
       architecture,
       fmt::join(expected, "x"),
-      scenario.data.get_string("source"),
+      source,
       fmt::join(actual, "x")));
 }
 
@@ -185,6 +187,11 @@ void run_step(Step& step, const std::string& kind, RunContext& context) {
 
 }  // namespace
 
+void check_models(const Scenario& scenario, const ScenarioOverrides& overrides) {
+  const LoadedModels models = create_models(scenario, overrides);
+  check_images_fit_neocortex(scenario, models.neocortex.get());
+}
+
 RunOutcome run_scenario(const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const Scenario scenario = prepare_scenario(options);
@@ -207,7 +214,7 @@ RunOutcome run_scenario(const RunOptions& options) {
       data.test.images.size(0),
       fmt::format("{}", fmt::join(data.train.images.sizes().slice(1), "x")));
   LoadedModels models = create_models(scenario, options.overrides);
-  check_images_fit_neocortex(scenario, data, models.neocortex.get());
+  check_images_fit_neocortex(scenario, models.neocortex.get());
 
   const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
   // The resolved scenario names the data folder actually read, so it runs from any folder.

@@ -36,6 +36,10 @@ struct RunOutcome {
 /// `--seed` and `--threads`, and checks the device.
 Scenario prepare_scenario(const RunOptions& options);
 
+/// Loads the scenario's plugins, creates its models and checks that the neocortex takes the data
+/// source's images. Throws ConfigError or PluginError naming what does not fit.
+void check_models(const Scenario& scenario, const ScenarioOverrides& overrides);
+
 /// Runs a scenario end to end: checks it, loads data and plugins, creates the run folder and
 /// runs each step. When a step fails the manifest records the error before it is rethrown.
 RunOutcome run_scenario(const RunOptions& options);

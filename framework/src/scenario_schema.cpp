@@ -7,7 +7,8 @@ const std::vector<ParameterSpec>& scenario_section_parameters() {
       string_parameter("name", "", "Name of the run folder group; defaults to the file name"),
       string_parameter("description", "", "One or two sentences on what the scenario shows"),
       int_parameter("seed", 123, 0, std::nullopt, "Seed of every random generator in the run"),
-      int_parameter("threads", 2, 1, 256, "LibTorch intra-op threads for tensor operations"),
+      int_parameter(
+          "threads", 2, 1, kMaxThreads, "LibTorch intra-op threads for tensor operations"),
       choice_parameter(
           "device", "cpu", {"cpu", "cuda"}, "Device the models run on; cuda needs a CUDA LibTorch"),
   };

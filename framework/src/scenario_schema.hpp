@@ -1,10 +1,14 @@
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include <genmem/parameters.hpp>
 
 namespace genmem {
+
+/// The most LibTorch threads a scenario or `--threads` may ask for.
+inline constexpr std::int64_t kMaxThreads = 256;
 
 /// Keys of the scenario's `[scenario]` table, except `plugin_paths` (an array of folders).
 const std::vector<ParameterSpec>& scenario_section_parameters();

@@ -88,6 +88,21 @@ TEST(Cli, UnknownOptionIsUsageError) {
   EXPECT_THAT(result.err, HasSubstr("unrecognised option '--sed'"));
 }
 
+TEST(Cli, OutOfRangeOptionValuesAreUsageErrors) {
+  const Result threads = run_genmem("run " + kTiny.string() + " --threads 0");
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_THAT(threads.err, HasSubstr("--threads must be 1 to 256 (got 0)"));
+  const Result seed = run_genmem("run " + kTiny.string() + " --seed -4");
+  EXPECT_EQ(seed.exit_code, 2);
+  EXPECT_THAT(seed.err, HasSubstr("--seed must be at least 0 (got -4)"));
+  const Result compare_threads = run_genmem("compare " + kTiny.string() + " --threads 300");
+  EXPECT_EQ(compare_threads.exit_code, 2);
+  EXPECT_THAT(compare_threads.err, HasSubstr("--threads must be 1 to 256 (got 300)"));
+  const Result seeds = run_genmem("compare " + kTiny.string() + " --seeds 0");
+  EXPECT_EQ(seeds.exit_code, 2);
+  EXPECT_THAT(seeds.err, HasSubstr("--seeds must be at least 1 (got 0)"));
+}
+
 TEST(Cli, PluginsListsBothRoles) {
   const Result result = run_genmem("plugins");
   EXPECT_EQ(result.exit_code, 0);
@@ -430,6 +445,20 @@ TEST(Cli, MismatchedArchitectureLeavesNoRunFolder) {
   EXPECT_FALSE(fs::exists(dir / "run"));
 }
 
+TEST(Cli, ValidateRejectsArchitectureThatDoesNotFitTheData) {
+  const Result mismatched = run_genmem(
+      "validate " + kTinyShapes3d.string() + " --set models.neocortex.architecture=mnist_small");
+  EXPECT_EQ(mismatched.exit_code, 1);
+  EXPECT_THAT(
+      last_line(mismatched.err),
+      HasSubstr("takes images of shape 1x28x28, but the shapes3d_rendered data's images are "
+                "3x64x64"));
+  const Result fitting = run_genmem(
+      "validate " + kTinyShapes3d.string() + " --set data.source=mnist"
+      + " --set models.neocortex.architecture=mnist_small");
+  EXPECT_EQ(fitting.exit_code, 0) << fitting.err;
+}
+
 TEST(Cli, Shapes3dFileWithWrongLayoutLeavesNoRunFolder) {
   TempDir dir;
   test_support::Shapes3dTestLayout layout;
@@ -710,6 +739,20 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   EXPECT_THAT(third.err, ::testing::Not(HasSubstr("reusing")));
   EXPECT_TRUE(fs::exists(rerun.string() + ".replaced-2/summary.json"));
   EXPECT_TRUE(fs::exists(dir / "comparison/plugin-modern_hopfield/seed-1.replaced-1/summary.json"));
+
+  // A file in place of the plots folder: the report names it and keeps the earlier page.
+  const std::string earlier_report = read_text(dir / "comparison/report.html");
+  fs::remove_all(dir / "comparison/plots");
+  write_text(dir / "comparison/plots", "not a folder");
+  const Result redrawn = run_genmem("report " + (dir / "comparison").string());
+  EXPECT_EQ(redrawn.exit_code, 1);
+  EXPECT_THAT(
+      last_line(redrawn.err),
+      HasSubstr(
+          (dir / "comparison/plots").string()
+          + "' is not a folder, so the comparison's "
+            "plots cannot be shown; move it away"));
+  EXPECT_EQ(read_text(dir / "comparison/report.html"), earlier_report);
 }
 
 TEST(Cli, ClassicalCapacityFollowsTheory) {

@@ -151,6 +151,15 @@ void print_headline(const nlohmann::json& summary) {
   }
 }
 
+// Returns `threads` from --threads, or throws the usage error that names the allowed range.
+std::int64_t checked_threads(std::int64_t threads) {
+  if (threads < 1 || threads > genmem::kMaxThreads) {
+    throw po::error(
+        fmt::format("--threads must be 1 to {} (got {})", genmem::kMaxThreads, threads));
+  }
+  return threads;
+}
+
 int run_command(const std::vector<std::string>& arguments) {
   CommonOptions common;
   genmem::RunOptions run;
@@ -184,12 +193,12 @@ int run_command(const std::vector<std::string>& arguments) {
   run.output_dir = output;
   if (values.count("seed") > 0) {
     if (seed < 0) {
-      throw genmem::ConfigError(fmt::format("--seed must be at least 0 (got {})", seed));
+      throw po::error(fmt::format("--seed must be at least 0 (got {})", seed));
     }
     run.seed = seed;
   }
   if (values.count("threads") > 0) {
-    run.threads = threads;
+    run.threads = checked_threads(threads);
   }
   run.recompute_replays = values.count("recompute-replays") > 0;
 
@@ -218,6 +227,7 @@ int validate_command(const std::vector<std::string>& arguments) {
   run.scenario_file = scenario;
   run.overrides.plugin_paths = to_paths(common.plugin_paths);
   const genmem::Scenario resolved = genmem::prepare_scenario(run);
+  genmem::check_models(resolved, run.overrides);
   std::cout << genmem::format_scenario(resolved);
   std::cerr << "genmem: scenario '" << scenario << "' is valid\n";
   return EXIT_SUCCESS;
@@ -277,7 +287,7 @@ int compare_command(const std::vector<std::string>& arguments) {
     compare.seeds = seeds;
   }
   if (parsed->count("threads") > 0) {
-    compare.run.threads = threads;
+    compare.run.threads = checked_threads(threads);
   }
   compare.output_dir = output;
 

@@ -106,6 +106,13 @@ fs::path resolve_data_file(const Parameters& data, const fs::path& scenario_file
   return path.is_absolute() ? path : scenario_file.parent_path() / path;
 }
 
+std::vector<std::int64_t> source_image_shape(const std::string& source) {
+  if (source == "shapes3d" || source == "shapes3d_rendered") {
+    return {3, 64, 64};
+  }
+  return {1, 28, 28};
+}
+
 DataSplit load_data(const Parameters& data, const fs::path& scenario_file, std::uint64_t seed) {
   const std::string& source = data.get_string("source");
   if (source == "shapes3d_rendered") {

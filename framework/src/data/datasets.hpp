@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -38,6 +39,10 @@ std::filesystem::path resolve_data_dir(
 /// else `shapes3d/3dshapes.h5` in the data folder.
 std::filesystem::path resolve_data_file(
     const Parameters& data, const std::filesystem::path& scenario_file);
+
+/// Returns the shape `{C, H, W}` of every image of the `[data]` source named `source`: MNIST
+/// digits are 1x28x28 and Shapes3D scenes 3x64x64, as their readers require.
+std::vector<std::int64_t> source_image_shape(const std::string& source);
 
 /// Loads the `[data]` table's source and selects `train_items` and `test_items`, shuffled with
 /// `seed` when `order = "shuffled"`.
