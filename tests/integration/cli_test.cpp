@@ -565,8 +565,8 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   EXPECT_GT(accuracy["latent_mean"]["200"].get<double>(), accuracy["input"]["200"].get<double>());
   EXPECT_TRUE(fs::exists(dir / "few-shot/figures/few_shot.png"));
 
-  // Boundary extension: zoomed-in scenes come back with a smaller object. (Contraction of
-  // zoomed-out scenes is not reproduced on rendered scenes; docs/simulations.md has the numbers.)
+  // Boundary extension: zoomed-in scenes come back with a smaller object. (A VAE trained on replays
+  // of rendered scenes does not contract zoomed-out scenes; docs/simulations.md has the numbers.)
   const auto boundary = run_quick_analysis(dir, "boundary-extension", model)["boundary_extension"];
   EXPECT_TRUE(boundary["zoomed_in_smaller"].get<bool>()) << boundary.dump();
   const auto& zooms = boundary["levels"];
