@@ -927,7 +927,15 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
 
   html += "<h2 id=\"figures\">Charts</h2>\n" + gnuplot_notice();
   auto figures = find_figures(compare_dir, "plots");
-  if (figures.empty()) {
+  if (figures.empty() && !metrics.empty()) {
+    // compare draws the charts from its runs; report only redraws the scripts in plots/.
+    spdlog::warn(
+        "'{}' contains no charts; run the same genmem compare command again to draw them",
+        (compare_dir / "plots").string());
+    html +=
+        "<p>No charts were found in <code>plots/</code>. Run the same <code>genmem "
+        "compare</code> command again to draw them.</p>\n";
+  } else if (figures.empty()) {
     html += "<p>No charts were drawn.</p>\n";
   }
   for (auto& figure : figures) {

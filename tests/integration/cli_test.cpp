@@ -371,7 +371,14 @@ TEST(Cli, ReportOfAFolderThatIsNotARunFails) {
   TempDir dir;
   const Result missing = run_genmem("report " + (dir / "nowhere").string());
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_THAT(last_line(missing.err), HasSubstr("is not a folder; give a folder made by"));
+  EXPECT_THAT(
+      last_line(missing.err),
+      HasSubstr("nowhere' does not exist; give a run folder (made by genmem run) or a comparison "
+                "folder"));
+  write_text(dir / "file", "not a folder");
+  const Result file = run_genmem("report " + (dir / "file").string());
+  EXPECT_EQ(file.exit_code, 1);
+  EXPECT_THAT(last_line(file.err), HasSubstr("is not a folder; give a folder made by"));
   const Result empty = run_genmem("report " + dir.path().string());
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(last_line(empty.err), HasSubstr("has no manifest.json"));
@@ -635,6 +642,20 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
   EXPECT_THAT(last_line(result.err), HasSubstr("no-such-run' not found"));
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr("run the scenario that trains the model to its end first, or set steps.1.file"));
+
+  // A folder under runs/ is named after the scenario whose runs it keeps.
+  const Result named = run_genmem(
+      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set steps.1.file=" + (dir / "runs/shapes3d-consolidation-quick").string() + " --output "
+      + (dir / "run0").string());
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_THAT(
+      last_line(named.err),
+      HasSubstr("first (the one whose [scenario] name is 'shapes3d-consolidation-quick'), or set "
+                "steps.1.file to a run folder or checkpoint"));
 
   // A folder that exists but contains no completed run with a checkpoint.
   fs::create_directories(dir / "empty-runs/20260101T000000Z");
@@ -739,6 +760,15 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   EXPECT_THAT(third.err, ::testing::Not(HasSubstr("reusing")));
   EXPECT_TRUE(fs::exists(rerun.string() + ".replaced-2/summary.json"));
   EXPECT_TRUE(fs::exists(dir / "comparison/plugin-modern_hopfield/seed-1.replaced-1/summary.json"));
+
+  // Without its plots folder, the report says how to draw the charts again.
+  fs::rename(dir / "comparison/plots", dir / "comparison/plots.kept");
+  const Result chartless = run_genmem("report " + (dir / "comparison").string());
+  EXPECT_EQ(chartless.exit_code, 0) << chartless.err;
+  EXPECT_THAT(
+      chartless.err,
+      HasSubstr("plots' contains no charts; run the same genmem compare command again"));
+  fs::rename(dir / "comparison/plots.kept", dir / "comparison/plots");
 
   // A file in place of the plots folder: the report names it and keeps the earlier page.
   const std::string earlier_report = read_text(dir / "comparison/report.html");

@@ -335,6 +335,13 @@ int report_command(const std::vector<std::string>& arguments) {
         "20261204T120000Z");
   }
   start_logging(common);
+  std::error_code error;
+  if (!fs::exists(folder, error)) {
+    throw genmem::ConfigError(fmt::format(
+        "'{}' does not exist; give a run folder (made by genmem run) or a comparison folder (made "
+        "by genmem compare)",
+        folder));
+  }
   const fs::path report = genmem::is_comparison_folder(folder)
       ? genmem::write_comparison_report(folder, genmem::PlotRedraw::kAll)
       : genmem::write_run_report(folder, genmem::PlotRedraw::kAll);

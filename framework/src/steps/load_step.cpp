@@ -95,11 +95,12 @@ class LoadStep final : public Step {
     if (!fs::exists(file_, error)) {
       throw ConfigError(fmt::format(
           "scenario '{}' step {} (load): '{}' not found (relative paths start at the working "
-          "directory, '{}'); run the scenario that trains the model first, or set file",
+          "directory, '{}'); {}",
           context.scenario.file.string(),
           context.step_number,
           file_.string(),
-          fs::current_path(error).string()));
+          fs::current_path(error).string(),
+          how_to_fix(context.step_number)));
     }
     const fs::path checkpoint = find_checkpoint(file_);
     const std::string unfinished = checkpoint.empty() && fs::is_directory(file_, error)
@@ -107,22 +108,23 @@ class LoadStep final : public Step {
         : std::string();
     if (!unfinished.empty()) {
       throw ConfigError(fmt::format(
-          "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; run the "
-          "scenario that trains the model to its end, or set file",
+          "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; {}",
           context.scenario.file.string(),
           context.step_number,
           file_.string(),
           unfinished,
-          kCheckpoint));
+          kCheckpoint,
+          how_to_fix(context.step_number)));
     }
     if (checkpoint.empty()) {
       throw ConfigError(fmt::format(
           "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
-          "folder of such runs; run the scenario that trains the model first, or set file",
+          "folder of such runs; {}",
           context.scenario.file.string(),
           context.step_number,
           file_.string(),
-          kCheckpoint));
+          kCheckpoint,
+          how_to_fix(context.step_number)));
     }
     if (fs::is_directory(file_, error) && fs::is_regular_file(file_ / kCheckpoint, error)
         && !completed_run_with_checkpoint(file_)) {
@@ -138,6 +140,21 @@ class LoadStep final : public Step {
   }
 
  private:
+  // Returns the end of an error message: how to make the model this step loads, or where else
+  // to point the step. A scenario's runs go to runs/<its name>, so `file` of that form names the
+  // scenario to run.
+  std::string how_to_fix(std::size_t step_number) const {
+    const fs::path folder = file_.filename().empty() ? file_.parent_path() : file_;
+    const std::string scenario = folder.parent_path().filename() == "runs"
+        ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
+        : std::string();
+    return fmt::format(
+        "run the scenario that trains the model to its end first{}, or set steps.{}.file to a "
+        "run folder or checkpoint",
+        scenario,
+        step_number);
+  }
+
   fs::path file_;
 };
 

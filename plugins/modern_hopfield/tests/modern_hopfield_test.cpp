@@ -725,17 +725,23 @@ TEST(ModernHopfield, GramRowsSkipThreePatternMixture) {
   // At beta 4 the weight outside them is 13 e^-21.3 = 7e-9, so the top-3 shortcut holds, but the
   // next logits would need three new rows of X X^T for one cue, more than kGramNewRowsPerCue,
   // so the second step takes the plain product.
+  // The equal mixture is an unstable fixed point: each step multiplies a difference between the
+  // three weights by 16 * beta / 3 = 21, so rounding that treats the rows unequally would move
+  // the state toward one pattern after a few steps. Two steps keep it at the mixture.
   ASSERT_EQ(kGramNewRowsPerCue, 2);
   const at::Tensor patterns = hadamard16();
   const at::Tensor cue = (patterns[1] + patterns[2] + patterns[3]).div(3).unsqueeze(0);
   ModernHopfield memory = make_memory(
-      {{"beta", 4.0}, {"similarity_scale", std::string("none")}, {"top_k", std::int64_t{3}}});
+      {{"beta", 4.0},
+       {"similarity_scale", std::string("none")},
+       {"top_k", std::int64_t{3}},
+       {"max_steps", std::int64_t{2}}});
   memory.store(patterns);
   const RecallResult result = memory.recall(cue, RecallOptions{});
   EXPECT_GT(memory.top_k_updates(), 0);
   EXPECT_EQ(memory.gram_updates(), 0);
   EXPECT_EQ(memory.gram_rows(), 0);
-  EXPECT_LT(max_abs_diff(result.states, cue), 1e-6);
+  EXPECT_LT(max_abs_diff(result.states, cue), 1e-3);
 }
 
 TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
