@@ -103,6 +103,15 @@ TEST(Cli, OutOfRangeOptionValuesAreUsageErrors) {
   EXPECT_THAT(seeds.err, HasSubstr("--seeds must be at least 1 (got 0)"));
 }
 
+TEST(Cli, OptionWithoutValueIsNamed) {
+  const Result result = run_genmem("compare " + kTiny.string() + " --metric --output /tmp/x");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(
+      result.err,
+      HasSubstr("genmem compare: more than one SCENARIO given, or an option is missing its "
+                "value"));
+}
+
 TEST(Cli, PluginsListsBothRoles) {
   const Result result = run_genmem("plugins");
   EXPECT_EQ(result.exit_code, 0);
