@@ -37,7 +37,8 @@ struct RunOutcome {
 Scenario prepare_scenario(const RunOptions& options);
 
 /// Loads the scenario's plugins, creates its models and checks that the neocortex takes the data
-/// source's images. Throws ConfigError or PluginError naming what does not fit.
+/// source's images. Throws ConfigError when the shapes differ, and PluginLoadError or ModelError
+/// when a plugin cannot be loaded or its model cannot be created.
 void check_models(const Scenario& scenario, const ScenarioOverrides& overrides);
 
 /// Runs a scenario end to end: checks it, loads data and plugins, creates the run folder and

@@ -7,7 +7,7 @@
 
 namespace genmem {
 
-/// The most LibTorch threads a scenario or `--threads` may ask for.
+/// Largest number of LibTorch threads that a scenario or `--threads` may request.
 inline constexpr std::int64_t kMaxThreads = 256;
 
 /// Keys of the scenario's `[scenario]` table, except `plugin_paths` (an array of folders).

@@ -461,7 +461,7 @@ TEST(Cli, MismatchedArchitectureLeavesNoRunFolder) {
   EXPECT_FALSE(fs::exists(dir / "run"));
 }
 
-TEST(Cli, ValidateRejectsArchitectureThatDoesNotFitTheData) {
+TEST(Cli, ValidateRejectsMismatchedArchitecture) {
   const Result mismatched = run_genmem(
       "validate " + kTinyShapes3d.string() + " --set models.neocortex.architecture=mnist_small");
   EXPECT_EQ(mismatched.exit_code, 1);
@@ -770,7 +770,7 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   EXPECT_TRUE(fs::exists(rerun.string() + ".replaced-2/summary.json"));
   EXPECT_TRUE(fs::exists(dir / "comparison/plugin-modern_hopfield/seed-1.replaced-1/summary.json"));
 
-  // Without its plots folder, the report says how to draw the charts again.
+  // Without its plots folder, the report warns and names the command that draws the charts.
   fs::rename(dir / "comparison/plots", dir / "comparison/plots.kept");
   const Result chartless = run_genmem("report " + (dir / "comparison").string());
   EXPECT_EQ(chartless.exit_code, 0) << chartless.err;

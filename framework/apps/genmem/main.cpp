@@ -525,8 +525,8 @@ int main(int argc, char** argv) {
               << "compare, report, plugins and shapes3d-figures (genmem --help)\n";
     return kExitUsage;
   } catch (const po::too_many_positional_options_error&) {
-    // An option without its value takes the next option as the value, which leaves that
-    // option's value as a second scenario.
+    // Boost reads the word after an option as its value, even when it is another option. So an
+    // option missing its value leaves the next option's value as a second scenario.
     std::cerr << "genmem " << command << ": more than one SCENARIO given, or an option is "
               << "missing its value; give one scenario file and a value after each option that "
               << "takes one (genmem " << command << " --help)\n";

@@ -34,8 +34,8 @@ struct BarSeries {
 /// `render_plot`). Throws std::invalid_argument before writing any file when `categories` or
 /// `series` is empty or a series does not have one value per category. It also throws when
 /// `errors` is non-empty with another length, or when a value or error is not finite or an
-/// error is negative. Throws IoError when a file cannot be
-/// written. When gnuplot fails or times out, logs a warning and returns false.
+/// error is negative. Throws IoError when a file cannot be written. When gnuplot fails or times
+/// out, logs a warning and returns false.
 bool write_bar_chart(
     const std::filesystem::path& path,
     const std::string& title,
@@ -86,8 +86,8 @@ struct LineSeries {
 /// available. Throws std::invalid_argument, before writing any file, when `series` is empty,
 /// when a series has no points, x and y of different lengths or `errors` of another length, when
 /// a number is not finite or an error is negative, or when `log_x` is set and an x is <= 0.
-/// Throws IoError when a file cannot be
-/// written. When gnuplot fails or times out, logs a warning and returns false.
+/// Throws IoError when a file cannot be written. When gnuplot fails or times out, logs a warning
+/// and returns false.
 bool write_line_plot(
     const std::filesystem::path& path,
     const std::string& title,
@@ -118,8 +118,8 @@ bool write_twin_axis_plot(
 /// colours of `chart_series_colour` by their rank, so the colours repeat after ten labels.
 /// Returns false when gnuplot is not available. Throws std::invalid_argument, before writing any
 /// file, when there are no points, when x, y and labels differ in length, or when a coordinate
-/// is not finite. Throws IoError when a file cannot be
-/// written. When gnuplot fails or times out, logs a warning and returns false.
+/// is not finite. Throws IoError when a file cannot be written. When gnuplot fails or times out,
+/// logs a warning and returns false.
 bool write_scatter_plot(
     const std::filesystem::path& path,
     const std::string& title,

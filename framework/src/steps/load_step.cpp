@@ -126,8 +126,7 @@ class LoadStep final : public Step {
           kCheckpoint,
           how_to_fix(context.step_number)));
     }
-    if (fs::is_directory(file_, error) && fs::is_regular_file(file_ / kCheckpoint, error)
-        && !completed_run_with_checkpoint(file_)) {
+    if (fs::is_regular_file(file_ / kCheckpoint, error) && run_status(file_) != "completed") {
       spdlog::warn(
           "step {} (load): the run '{}' did not complete, so its checkpoint is the model after "
           "its last complete epoch",

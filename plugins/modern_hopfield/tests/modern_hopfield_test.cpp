@@ -725,9 +725,8 @@ TEST(ModernHopfield, GramRowsSkipThreePatternMixture) {
   // At beta 4 the weight outside them is 13 e^-21.3 = 7e-9, so the top-3 shortcut holds, but the
   // next logits would need three new rows of X X^T for one cue, more than kGramNewRowsPerCue,
   // so the second step takes the plain product.
-  // The equal mixture is an unstable fixed point: each step multiplies a difference between the
-  // three weights by 16 * beta / 3 = 21, so rounding that treats the rows unequally would move
-  // the state toward one pattern after a few steps. Two steps keep it at the mixture.
+  // The equal mixture is an unstable fixed point, because each step multiplies a difference
+  // between the three weights by 16 * beta / 3 = 21. Two steps keep rounding too small to matter.
   ASSERT_EQ(kGramNewRowsPerCue, 2);
   const at::Tensor patterns = hadamard16();
   const at::Tensor cue = (patterns[1] + patterns[2] + patterns[3]).div(3).unsqueeze(0);
