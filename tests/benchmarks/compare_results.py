@@ -2,15 +2,17 @@
 """Print one Markdown table comparing genmem's benchmark results with the PyTorch reference's.
 
 Inputs are the JSON files of genmem's Google Benchmark programs (--benchmark_format=json), of
-one or more runs of pytorch_reference.py --json and, optionally, of replay_check for each replay. Each row is one figure with genmem's
-value, PyTorch's value and the ratio genmem / PyTorch. Every figure is a rate, so a ratio above 1
-means genmem is faster. For each VAE, one more row gives the training GFLOP/s as a share of the
-best sgemm rate that the reference measured in the same run.
+one or more runs of pytorch_reference.py --json and, optionally, of replay_check for each
+replay. Each row is one figure with genmem's value, PyTorch's value and the ratio
+genmem / PyTorch. Every figure is a rate, so a ratio above 1 means genmem is faster. For each VAE,
+one more row gives the training GFLOP/s as a share of the best sgemm rate that the reference
+measured in the same run.
 """
 
 import argparse
 import json
 import math
+import re
 import sys
 
 # Google Benchmark function name -> name prefix of the matching pytorch_reference.py case.
@@ -147,7 +149,7 @@ def comparison_rows(reference, genmem, replays):
         note = ""
         steps = result.get("steps")
         if kind in REPLAY_KINDS:
-            steps = int(name.rsplit(":", 1)[1])
+            steps = int(re.search(r"/steps:(\d+)", name).group(1))
         if entry is not None and steps is not None:
             note = recall_note(entry, steps)
         if kind in REPLAY_KINDS and entry is not None:

@@ -22,6 +22,8 @@ Each figure repeats a case of hopfield_benchmark.cpp or vae_benchmark.cpp with t
   that genmem saved (--replay-images FILE, a modern_hopfield checkpoint), such as the 10,000
   rendered Shapes3D scenes of tests/benchmarks/replay_images.toml, stored as 2x - 1. The cues are
   uniform on [-1, 1) as above. This is the paper's replay.
+- With --replay-precision float64 the replay computes in float64 from the same float32 inputs, as
+  the original's NumPy code did, and its name gets the suffix /precision:float64.
 
 Each timed case runs one warm-up iteration, then iterations until the minimum time has passed,
 and reports the mean wall time per iteration. The VAE cases also report GFLOP/s from the
@@ -37,9 +39,11 @@ multiply-add count of each layer, printed at the start: training is counted as 3
   reads it, and its size must be (N + B) * D * 4 bytes for the --replay-* sizes. Otherwise the
   replay draws the cues, and the patterns unless --replay-images gives them, uniform on [-1, 1)
   from torch.Generator seeded with --seed, and writes FILE.
-- FILE.states: float32 recalled states [B, D] after exactly S steps.
+- FILE.states: float32 recalled states [B, D] after exactly S steps (rounded to float32 after a
+  float64 replay).
 - FILE.json: {"name": the replay's name, "patterns": N, "dim": D, "cues": B, "steps": S,
-  "beta": 20.0, "similarity_scale": "inv_sqrt_dim", "chunk_elements": C, "seed": seed}.
+  "beta": 20.0, "similarity_scale": "inv_sqrt_dim", "precision": "float32" or "float64",
+  "chunk_elements": C, "seed": seed}.
 
 Run it with Debian's interpreter, /usr/bin/python3, because Debian's python3-torch package installs
 into that interpreter's module path only.
@@ -122,6 +126,12 @@ def parse_arguments(argv):
         help="replay the patterns of this genmem modern_hopfield checkpoint (for example the "
         "hippocampus.pt of tests/benchmarks/replay_images.toml) instead of random ones; N and D "
         "come from the file",
+    )
+    parser.add_argument(
+        "--replay-precision",
+        choices=("float32", "float64"),
+        default="float32",
+        help="replay: number format of the recall; float64 is the original's (default float32)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random tensor")
     arguments = parser.parse_args(argv)
@@ -312,9 +322,10 @@ def print_flop_counts(counts):
 
 def replay_name(arguments):
     kind = "replay_images" if arguments.image_patterns is not None else "replay"
+    precision = "" if arguments.replay_precision == "float32" else "/precision:float64"
     return (
         f"{kind}/N:{arguments.replay_patterns}/D:{arguments.replay_dim}"
-        f"/cues:{arguments.replay_cues}/steps:{arguments.replay_steps}"
+        f"/cues:{arguments.replay_cues}/steps:{arguments.replay_steps}{precision}"
     )
 
 
@@ -360,8 +371,12 @@ def run_replay(arguments):
     """Run the replay once; return its result, and store its files with --dump-replay."""
     patterns, cues = load_or_draw_replay_inputs(arguments)
     chunk = chunk_rows(arguments.chunk_elements, patterns.shape[0], cues.shape[0])
+    dtype = torch.float64 if arguments.replay_precision == "float64" else torch.float32
+    # genmem converts the patterns when it stores them, outside its timed recall, and converts the
+    # cues inside it.
+    patterns = patterns.to(dtype)
     start = time.perf_counter()
-    states = recall_fixed_steps(patterns, cues, arguments.replay_steps, chunk)
+    states = recall_fixed_steps(patterns, cues.to(dtype), arguments.replay_steps, chunk)
     seconds = time.perf_counter() - start
 
     if arguments.dump_replay:
@@ -374,6 +389,7 @@ def run_replay(arguments):
             "steps": arguments.replay_steps,
             "beta": BETA,
             "similarity_scale": "inv_sqrt_dim",
+            "precision": arguments.replay_precision,
             "chunk_elements": arguments.chunk_elements,
             "seed": arguments.seed,
         }

@@ -138,7 +138,7 @@ class RecallTest(unittest.TestCase):
 
 
 class DumpReplayTest(unittest.TestCase):
-    def run_replay(self, path, patterns=30, cues=5):
+    def run_replay(self, path, patterns=30, cues=5, extra=()):
         arguments = pytorch_reference.parse_arguments(
             [
                 "--dump-replay",
@@ -151,6 +151,7 @@ class DumpReplayTest(unittest.TestCase):
                 str(cues),
                 "--chunk-elements",
                 "60",
+                *extra,
             ]
         )
         return pytorch_reference.run_replay(arguments)
@@ -174,6 +175,21 @@ class DumpReplayTest(unittest.TestCase):
             states = torch.from_numpy(np.fromfile(path + ".states", dtype="<f4")).view(5, 8)
             expected = pytorch_reference.recall_fixed_steps(inputs[:30], inputs[30:], 10, 5)
             self.assertLess((states - expected).abs().max().item(), 1e-6)
+
+    def test_float64_replay_computes_in_float64(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "replay.f32")
+            result = self.run_replay(path, extra=("--replay-precision", "float64"))
+            self.assertEqual(result["name"], "replay/N:30/D:8/cues:5/steps:10/precision:float64")
+            with open(path + ".json") as file:
+                self.assertEqual(json.load(file)["precision"], "float64")
+            inputs = torch.from_numpy(np.fromfile(path, dtype="<f4")).view(35, 8).double()
+            states = torch.from_numpy(np.fromfile(path + ".states", dtype="<f4")).view(5, 8)
+            expected = pytorch_reference.recall_fixed_steps(inputs[:30], inputs[30:], 10, 5)
+            self.assertEqual(expected.dtype, torch.float64)
+            # The states file rounds the float64 states to float32, which moves a value in
+            # [-1, 1] by at most 2^-25.
+            self.assertLessEqual((states.double() - expected).abs().max().item(), 2.0**-25)
 
     def test_existing_inputs_are_read(self):
         # Orthogonal patterns as cues: each is a fixed point, so the states equal the cues only

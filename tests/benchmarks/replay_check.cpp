@@ -1,21 +1,22 @@
 // Runs genmem's modern Hopfield replay on the inputs that pytorch_reference.py --dump-replay
 // wrote, times it, and compares the recalled states with the reference's.
 //
-// Usage: replay_check FILE [NAME=VALUE ...]
+// Usage: replay_check FILE [--every-cue] [NAME=VALUE ...]
 //
 // Each NAME=VALUE sets a modern_hopfield parameter beyond those FILE.json gives, for example
 // gram_cache_elements=0 or top_k=0, to check a shortcut against the plain computation. Values
 // are integers, or numbers with a decimal point or exponent.
 //
-// Reads FILE.json (sizes and parameters), FILE (float32 patterns [N, D], then cues [B, D]) and
-// FILE.states (the reference's float32 states [B, D]), all little-endian and C-order, as the
-// docstring of pytorch_reference.py describes. Prints one JSON object: the replay's name, wall
-// time of `recall`, cues per second, mean steps taken, the largest absolute difference from the
-// reference, the number of cues whose difference exceeds 1e-5, how many of those reached a fixed
-// point, and how many cues were still moving after the last step.
+// Reads FILE.json (sizes, parameters and the number format genmem recalls in), FILE (float32
+// patterns [N, D], then cues [B, D]) and FILE.states (the reference's float32 states [B, D]), all
+// little-endian and C-order, as the docstring of pytorch_reference.py describes. Prints one JSON
+// object: the replay's name, wall time of `recall`, cues per second, mean steps taken, the largest
+// absolute difference from the reference, the number of cues whose difference exceeds 1e-5, how
+// many of those reached a fixed point, and how many cues were still moving after the last step.
 //
 // Exit status: 0 when every cue that reached a fixed point is within 1e-5 of the reference, 1
-// when one is not, 2 when an input is missing or malformed. The reference always runs the full
+// when one is not, 2 when an input is missing or malformed. With --every-cue, a cue still moving
+// after the last step must be within 1e-5 too. The reference always runs the full
 // number of steps, while genmem stops a cue once its state is unchanged, so the two agree on
 // every cue that reaches a fixed point. Cues still moving after the last step are counted and
 // compared but do not fail the check: their states are transients, which float rounding alone
@@ -60,6 +61,9 @@ struct ReplayDescription {
   std::int64_t steps = 0;
   double beta = 0.0;
   std::string similarity_scale;
+  /// "float32" or "float64", the number format the reference computed in; "float32" when FILE.json
+  /// has none.
+  std::string precision;
   std::int64_t chunk_elements = 0;
   /// The replay's name in the reference's results; "replay/N:.../D:.../cues:.../steps:..." when
   /// FILE.json has none.
@@ -81,6 +85,7 @@ ReplayDescription read_description(const std::string& path) {
     description.steps = json.at("steps").get<std::int64_t>();
     description.beta = json.at("beta").get<double>();
     description.similarity_scale = json.at("similarity_scale").get<std::string>();
+    description.precision = json.value("precision", std::string("float32"));
     description.chunk_elements = json.at("chunk_elements").get<std::int64_t>();
     description.name = json.contains("name") ? json.at("name").get<std::string>()
                                              : fmt::format(
@@ -156,7 +161,7 @@ std::pair<std::string, genmem::ParameterValue> parse_override(const std::string&
       name));
 }
 
-int run(const std::string& path, const std::vector<std::string>& overrides) {
+int run(const std::string& path, bool every_cue, const std::vector<std::string>& overrides) {
   const ReplayDescription description = read_description(path + ".json");
   const at::Tensor inputs =
       read_float32(path, description.patterns + description.cues, description.dim);
@@ -168,6 +173,7 @@ int run(const std::string& path, const std::vector<std::string>& overrides) {
   context.parameters.set("beta", description.beta);
   context.parameters.set("similarity_scale", description.similarity_scale);
   context.parameters.set("max_steps", description.steps);
+  context.parameters.set("precision", description.precision);
   context.parameters.set("chunk_elements", description.chunk_elements);
   for (const std::string& text : overrides) {
     auto [name, value] = parse_override(text);
@@ -204,19 +210,24 @@ int run(const std::string& path, const std::vector<std::string>& overrides) {
       {"tolerance", kTolerance},
   };
   std::cout << report.dump(2) << '\n';
-  return mismatched_at_fixed_points == 0 ? 0 : 1;
+  return (every_cue ? mismatched : mismatched_at_fixed_points) == 0 ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: replay_check FILE [NAME=VALUE ...] (FILE written by "
+    std::cerr << "usage: replay_check FILE [--every-cue] [NAME=VALUE ...] (FILE written by "
                  "pytorch_reference.py --dump-replay FILE)\n";
     return 2;
   }
+  std::vector<std::string> overrides(argv + 2, argv + argc);
+  const bool every_cue = !overrides.empty() && overrides.front() == "--every-cue";
+  if (every_cue) {
+    overrides.erase(overrides.begin());
+  }
   try {
-    return run(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+    return run(argv[1], every_cue, overrides);
   } catch (const genmem::Error& error) {
     std::cerr << error.what() << '\n';
     return 2;
