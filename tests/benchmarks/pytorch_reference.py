@@ -23,7 +23,7 @@ Each figure repeats a case of hopfield_benchmark.cpp or vae_benchmark.cpp with t
   rendered Shapes3D scenes of tests/benchmarks/replay_images.toml, stored as 2x - 1. The cues are
   uniform on [-1, 1) as above. This is the paper's replay.
 - With --replay-precision float64 the replay computes in float64 from the same float32 inputs, as
-  the original's NumPy code did, and its name gets the suffix /precision:float64.
+  the NumPy code of Spens & Burgess (2024) did, and its name gets the suffix /precision:float64.
 
 Each timed case runs one warm-up iteration, then iterations until the minimum time has passed,
 and reports the mean wall time per iteration. The VAE cases also report GFLOP/s from the
@@ -131,7 +131,8 @@ def parse_arguments(argv):
         "--replay-precision",
         choices=("float32", "float64"),
         default="float32",
-        help="replay: number format of the recall; float64 is the original's (default float32)",
+        help="replay: number format of the recall; Spens & Burgess (2024) computed in float64 "
+        "(default float32)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random tensor")
     arguments = parser.parse_args(argv)
@@ -372,11 +373,12 @@ def run_replay(arguments):
     patterns, cues = load_or_draw_replay_inputs(arguments)
     chunk = chunk_rows(arguments.chunk_elements, patterns.shape[0], cues.shape[0])
     dtype = torch.float64 if arguments.replay_precision == "float64" else torch.float32
-    # genmem converts the patterns when it stores them, outside its timed recall, and converts the
-    # cues inside it.
+    # genmem converts the patterns when it stores them, outside its timed recall. Inside it, it
+    # converts the cues and rounds the states it returns to float32, as this timed part does.
     patterns = patterns.to(dtype)
     start = time.perf_counter()
     states = recall_fixed_steps(patterns, cues.to(dtype), arguments.replay_steps, chunk)
+    states = states.to(torch.float32)
     seconds = time.perf_counter() - start
 
     if arguments.dump_replay:
