@@ -10,9 +10,10 @@
 // Reads FILE.json (sizes, parameters and the number format genmem recalls in), FILE (float32
 // patterns [N, D], then cues [B, D]) and FILE.states (the reference's float32 states [B, D]), all
 // little-endian and C-order, as the docstring of pytorch_reference.py describes. Prints one JSON
-// object: the replay's name, wall time of `recall`, cues per second, mean steps taken, the largest
-// absolute difference from the reference, the number of cues whose difference exceeds 1e-5, how
-// many of those reached a fixed point, and how many cues were still moving after the last step.
+// object with the replay's name, the wall time of `recall`, cues per second and the mean steps
+// taken. The object also gives the largest absolute difference from the reference, the number of
+// cues whose difference exceeds 1e-5, how many of those reached a fixed point, and how many cues
+// were still moving after the last step.
 //
 // Exit status: 0 when every cue that reached a fixed point is within 1e-5 of the reference, 1
 // when one is not, 2 when an input is missing or malformed or an argument is unknown. The
@@ -60,8 +61,8 @@ struct ReplayDescription {
   std::int64_t steps = 0;
   double beta = 0.0;
   std::string similarity_scale;
-  /// "float32" or "float64", the number format the reference computed in; "float32" when FILE.json
-  /// has none.
+  /// Number format the reference computed in, "float32" or "float64". It is "float32" when
+  /// FILE.json has none.
   std::string precision;
   std::int64_t chunk_elements = 0;
   /// The replay's name in the reference's results; "replay/N:.../D:.../cues:.../steps:..." when

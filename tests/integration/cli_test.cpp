@@ -644,10 +644,13 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
 TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   TempDir dir;
   const fs::path scenario = kSource / "scenarios/shapes3d/imagination-quick.toml";
-  const Result result = run_genmem(
-      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --set steps.1.file=" + (dir / "no-such-run").string() + " --output "
-      + (dir / "run").string());
+  // Runs the scenario with its load step reading `file`, writing to `output`.
+  auto run_loading = [&](const fs::path& file, const fs::path& output) {
+    return run_genmem(
+        "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
+        + " --set steps.1.file=" + file.string() + " --output " + output.string());
+  };
+  const Result result = run_loading(dir / "no-such-run", dir / "run");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
   EXPECT_THAT(last_line(result.err), HasSubstr("no-such-run' not found"));
@@ -656,10 +659,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       HasSubstr("run the scenario that trains the model to its end first, or set steps.1.file"));
 
   // A folder under runs/ is named after the scenario whose runs it keeps.
-  const Result named = run_genmem(
-      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --set steps.1.file=" + (dir / "runs/shapes3d-consolidation-quick").string() + " --output "
-      + (dir / "run0").string());
+  const Result named = run_loading(dir / "runs/shapes3d-consolidation-quick", dir / "run0");
   EXPECT_EQ(named.exit_code, 1);
   EXPECT_THAT(
       last_line(named.err),
@@ -668,10 +668,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
 
   // A folder that exists but contains no completed run with a checkpoint.
   fs::create_directories(dir / "empty-runs/20260101T000000Z");
-  const Result empty = run_genmem(
-      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --set steps.1.file=" + (dir / "empty-runs").string() + " --output "
-      + (dir / "run2").string());
+  const Result empty = run_loading(dir / "empty-runs", dir / "run2");
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(
       last_line(empty.err),
@@ -682,10 +679,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
 
   // Runs that never finished are named with their status.
   write_text(dir / "empty-runs/20260101T000000Z/manifest.json", R"({"status": "interrupted"})");
-  const Result unfinished = run_genmem(
-      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --set steps.1.file=" + (dir / "empty-runs").string() + " --output "
-      + (dir / "run3").string());
+  const Result unfinished = run_loading(dir / "empty-runs", dir / "run3");
   EXPECT_EQ(unfinished.exit_code, 1);
   EXPECT_THAT(
       last_line(unfinished.err),
