@@ -217,14 +217,17 @@ class ModernHopfield : public AssociativeMemory {
   bool use_whole_gram(std::int64_t batch, std::int64_t max_steps, bool record_energy) const;
   /// Writes the logits `state [A, D] x X^T` into `weights [A, N]`, taking those of the rows
   /// `sparse.rows` from cached rows of `X X^T`. Each of those states is the sum of its top-k
-  /// patterns weighted by `sparse.values`. Sets `mixed`, bool `[A]`, to the rows whose logits
-  /// summed more than one row. Returns false, with `weights` unchanged, when the cache would
-  /// exceed `gram_cache_elements` or need more than `kGramNewRowsPerCue` new rows per active cue.
+  /// patterns weighted by `sparse.values`. The rows that `confirm`, bool `[A]` or undefined,
+  /// marks get plain products `x_j . xi` for the logits of the patterns they mix. Sets `mixed`,
+  /// bool `[A]`, to the rows whose logits summed more than one row, apart from those confirmed.
+  /// Returns false, with `weights` unchanged, when the cache would exceed `gram_cache_elements`
+  /// or need more than `kGramNewRowsPerCue` new rows per active cue.
   bool gram_logits(
       at::Tensor& weights,
       const at::Tensor& state,
       const TopKRows& sparse,
       RecallWorkspace& workspace,
+      const at::Tensor& confirm,
       at::Tensor& mixed) const;
   /// Recalls the chunk `cues` into the rows of `result` from `first_row` on. Returns the number
   /// of cue updates that took each shortcut.

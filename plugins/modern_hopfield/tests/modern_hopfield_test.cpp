@@ -637,8 +637,9 @@ TEST(ModernHopfield, TopKMatchesFullProductOnRandomPatterns) {
     const std::int64_t updates = result.steps.sum().item<std::int64_t>();
     EXPECT_GT(shortcut.top_k_updates(), 0);
     EXPECT_LT(shortcut.top_k_updates(), updates);
-    // A cue whose last logits summed several rows of X X^T takes one more step with plain
-    // logits before it stops, so it may stop one step later than with the full product.
+    // A cue whose last logits summed several rows of X X^T takes one more step, with plain
+    // logits for the patterns it mixes, before it stops, so it may stop one step later than
+    // with the full product.
     const at::Tensor step_gaps = result.steps - expected.steps;
     EXPECT_LE(step_gaps.max().item<std::int64_t>(), 1) << result.steps << expected.steps;
     if (tolerance > 0.0) {
@@ -763,7 +764,8 @@ TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
     EXPECT_LE(cached.gram_rows(), 2000);
     EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-5);
     EXPECT_TRUE(result.converged.equal(expected.converged));
-    // A cue that stops on logits summed from several rows confirms with one plain step.
+    // A cue that stops on logits summed from several rows confirms with one step of plain
+    // logits for the patterns it mixes.
     expect_same_step_or_one_later(result.steps, expected.steps);
   }
 }
