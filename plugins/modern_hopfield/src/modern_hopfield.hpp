@@ -40,7 +40,8 @@ at::Tensor& separate_(at::Tensor& logits, Separation separation);
 /// from their top k patterns. Below it, one plain product of all rows is about as fast or faster.
 /// In hopfield_benchmark's BM_TopKProduct (N 10,000, a shared 2-core machine), a quarter of
 /// passing rows took 0.87 to 1.05 times the plain product's time at D 784 and 0.80 at D 12,288,
-/// and a tenth took 1.2 to 1.5 times.
+/// and a tenth took 1.2 to 1.5 times. Those figures predate the embedding-bag sums, which made
+/// the passing rows cheaper, so the break-even share may now be lower.
 inline constexpr double kTopKMinShare = 0.25;
 
 /// Ratio of the second, wider top-k test of `top_k_mm_out` to its first.

@@ -744,6 +744,64 @@ TEST(ModernHopfield, GramRowsSkipThreePatternMixture) {
   EXPECT_LT(max_abs_diff(result.states, cue), 1e-3);
 }
 
+TEST(ModernHopfield, GramRowsConfirmStableMixture) {
+  // Patterns x_a = h0 + 0.1 h1 and x_b = h0 - 0.1 h1 beside Hadamard rows h2 to h15. At beta
+  // 1.25 without scaling, a state s h0 + 0.1 d h1 gives x_a and x_b logits 20 apart from the
+  // others, so the weight outside the top two is 14 e^-20 = 2.9e-8 and every step takes the
+  // top-2 shortcut, from step 2 on with logits summed from two rows of X X^T. The weight
+  // difference d maps to tanh(0.2 d), so the equal mixture h0 is a stable fixed point that the
+  // cue approaches with two kept terms to the end. Its state stops changing only once rounding
+  // hides d, and then only a step with plain logits for x_a and x_b lets it stop: without that
+  // step no mixture cue would converge.
+  at::Tensor patterns = hadamard16();
+  const at::Tensor h0 = patterns[0].clone();
+  const at::Tensor h1 = patterns[1].clone();
+  patterns[0] = h0 + 0.1 * h1;
+  patterns[1] = h0 - 0.1 * h1;
+  // Two cues one value away from h2 and h5 stop within a few steps, and the mixtures, whose d
+  // after step 1 is about 0.008, 0.04 and 0.2, stop a step or two apart. Dropping the cues that
+  // stop renumbers the mixtures between the step that flags them and the one that confirms them.
+  at::Tensor cues = at::stack(
+      {patterns[2],
+       patterns[5],
+       0.52 * patterns[0] + 0.48 * patterns[1],
+       0.6 * patterns[0] + 0.4 * patterns[1],
+       patterns[0]});
+  cues[0][3] = -cues[0][3];
+  cues[1][6] = -cues[1][6];
+
+  for (const std::string precision : {"float32", "float64"}) {
+    for (const std::int64_t chunk_cues : {5, 2}) {
+      SCOPED_TRACE(precision + ", chunks of " + std::to_string(chunk_cues));
+      const std::map<std::string, ParameterValue> settings = {
+          {"beta", 1.25},
+          {"similarity_scale", std::string("none")},
+          {"top_k", std::int64_t{2}},
+          {"max_steps", std::int64_t{40}},
+          {"precision", precision},
+          {"chunk_elements", chunk_cues * 16}};
+      ModernHopfield cached = make_memory(settings);
+      cached.store(patterns);
+      const RecallResult result = cached.recall(cues, RecallOptions{});
+      const RecallResult expected = recall_without_gram(settings, patterns, cues);
+
+      EXPECT_GT(cached.gram_updates(), 0);
+      EXPECT_TRUE(result.converged.all().item<bool>()) << result.steps;
+      EXPECT_TRUE(expected.converged.all().item<bool>()) << expected.steps;
+      EXPECT_LT(max_abs_diff(result.states, expected.states), 1e-6);
+      for (std::int64_t row = 2; row < 5; ++row) {
+        EXPECT_LT(max_abs_diff(result.states[row], h0), 1e-6) << "cue " << row;
+      }
+      EXPECT_LT(max_abs_diff(result.states[0], patterns[2]), 1e-6);
+      EXPECT_LT(max_abs_diff(result.states[1], patterns[5]), 1e-6);
+      // The plain logits round differently from the summed ones, so a mixture may take a step
+      // or two more or less to settle.
+      const at::Tensor gaps = (result.steps - expected.steps).abs();
+      EXPECT_LE(gaps.max().item<std::int64_t>(), 2) << result.steps << expected.steps;
+    }
+  }
+}
+
 TEST(ModernHopfield, GramRowsMatchPlainProductAcrossChunks) {
   // Uniform patterns and noise cues in [-1, 1] (N 2,000, D 256, beta 20 scaled by 1/sqrt(D)),
   // recalled in chunks of 50 cues, so cues stop at different steps within a chunk and later
