@@ -780,11 +780,11 @@ bool ModernHopfield::gram_logits(
   // A row to confirm gets the plain logits x_j . xi of the patterns of its kept terms, which
   // held all but at most `top_k_tolerance` plus `eps` of its weight in the previous step. Its
   // other logits enter its softmax only through that small remainder, so their rounding in the
-  // sums above changes its weights by far less than a rounding unit.
+  // sums above changes its weights by far less than a rounding unit. The row then counts as
+  // plain and may stop. The products run in blocks of terms whose copies of patterns and states
+  // take at most one `[A, max(N, D)]` buffer each.
   // NOTE: this holds while `top_k_tolerance` times the logits' rounding error stays below
   // `eps`. At the default 1e-7 and the paper's replay in float32, the product is about 1e-11.
-  // The row then counts as plain and may stop. The products run in blocks of terms whose copies
-  // of patterns and states take at most one `[A, max(N, D)]` buffer each.
   if (confirm.defined()) {
     const at::Tensor term_rows =
         at::repeat_interleave(at::arange(sparse_count, term_counts.options()), term_counts);
