@@ -732,12 +732,12 @@ bool ModernHopfield::gram_logits(
   const double negligible = epsilon / static_cast<double>(values.size(1));
   at::Tensor dropped = values <= negligible;
   dropped.select(1, 0).fill_(false);
-  const at::Tensor kept = dropped.logical_not();
-  const at::Tensor term_counts = kept.sum(/*dim=*/1);
+  const at::Tensor kept_terms = dropped.logical_not();
+  const at::Tensor term_counts = kept_terms.sum(/*dim=*/1);
   // The kept terms of each row are a prefix of its sorted terms, so in row-major order the
   // flattened terms of one row are contiguous.
-  const at::Tensor kept_values = values.masked_select(kept);
-  const at::Tensor kept_indices = indices.masked_select(kept);
+  const at::Tensor kept_values = values.masked_select(kept_terms);
+  const at::Tensor kept_indices = indices.masked_select(kept_terms);
 
   // Compute the rows of X X^T that are not cached yet, unless there are too many.
   if (!workspace.gram_slot.defined()) {
@@ -783,7 +783,7 @@ bool ModernHopfield::gram_logits(
   // sums above changes its weights by far less than a rounding unit. The row then counts as
   // plain and may stop. The products run in blocks of terms whose copies of patterns and states
   // take at most one `[A, max(N, D)]` buffer each.
-  // NOTE: this holds while `top_k_tolerance` times the logits' rounding error stays below
+  // NOTE: this is true while `top_k_tolerance` times the logits' rounding error stays below
   // `eps`. At the default 1e-7 and the paper's replay in float32, the product is about 1e-11.
   if (confirm.defined()) {
     const at::Tensor term_rows =
@@ -902,16 +902,20 @@ ModernHopfield::ShortcutCounts ModernHopfield::recall_chunk(
       done.fill_(false);
       after_skipped_state = false;
     }
-    if (confirm.defined()) {
+    const at::Tensor confirmed = confirm.defined() ? confirm.nonzero().squeeze(1) : at::Tensor();
+    if (confirmed.defined() && confirmed.size(0) > 0) {
       // A confirmed cue's plain-logit steps can alternate between neighbouring float values
-      // without end, so it also stops once a step moves no value by more than twice the machine
-      // epsilon times its largest value: one rounding unit, or two for a value that crosses a
-      // power of two.
+      // without end. So it also stops once a step moves no value by more than twice the machine
+      // epsilon times its largest value, which allows two rounding units where a value crosses
+      // a power of two.
       const double epsilon = dtype_ == at::kDouble ? std::numeric_limits<double>::epsilon()
                                                    : std::numeric_limits<float>::epsilon();
+      const at::Tensor states = next.index_select(0, confirmed);
+      const at::Tensor largest =
+          at::maximum(at::amax(states, /*dim=*/{1}), at::amin(states, /*dim=*/{1}).neg_());
       const at::Tensor settled =
-          max_change <= at::amax(next.abs(), /*dim=*/{1}).mul_(2.0 * epsilon);
-      done.logical_or_(settled.logical_and_(confirm));
+          max_change.index_select(0, confirmed) <= largest.mul_(2.0 * epsilon);
+      done.index_fill_(0, confirmed.masked_select(settled), true);
     }
     if (mixed.defined()) {
       // A cue whose logits summed several rows of X X^T may stop only after a step with plain
