@@ -13,10 +13,12 @@ namespace {
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 
-// A memory whose every recall lands on the stored patterns listed in `landings`, in turn.
+// A memory whose every recall lands on the stored patterns listed in `landings`, in turn, each
+// multiplied by `scale`.
 class ScriptedMemory final : public AssociativeMemory {
  public:
-  explicit ScriptedMemory(std::vector<std::int64_t> landings) : landings_(std::move(landings)) {}
+  explicit ScriptedMemory(std::vector<std::int64_t> landings, double scale = 1.0)
+      : landings_(std::move(landings)), scale_(scale) {}
 
   void store(const at::Tensor& patterns) override {
     patterns_ = patterns_.defined() ? at::cat({patterns_, patterns}) : patterns.clone();
@@ -26,7 +28,7 @@ class ScriptedMemory final : public AssociativeMemory {
     const at::Tensor chosen =
         at::tensor(landings_, at::kLong).remainder(patterns_.size(0)).slice(0, 0, cues.size(0));
     return {
-        patterns_.index_select(0, chosen),
+        patterns_.index_select(0, chosen) * scale_,
         at::ones({cues.size(0)}, at::kLong),
         at::ones({cues.size(0)}, at::kBool),
         {}};
@@ -46,7 +48,43 @@ class ScriptedMemory final : public AssociativeMemory {
 
  private:
   std::vector<std::int64_t> landings_;
+  double scale_;
   at::Tensor patterns_;
+};
+
+// A generative model that keeps the images it is trained on and trains no further.
+class RecordingModel final : public GenerativeModel {
+ public:
+  FitSummary fit(
+      const at::Tensor& images,
+      const EpochCallback& /*on_epoch*/,
+      const ProgressCallback& /*on_batch*/) override {
+    trained_on = images.clone();
+    return {};
+  }
+
+  Encoding encode(const at::Tensor& images) override {
+    const at::Tensor mean = images.flatten(1);
+    return {mean, at::zeros_like(mean)};
+  }
+
+  at::Tensor decode(const at::Tensor& latents) override { return latents.reshape({-1, 1, 2, 2}); }
+
+  at::Tensor sample(std::int64_t n) override { return at::zeros({n, 1, 2, 2}); }
+
+  std::map<std::string, at::Tensor> representations(const at::Tensor& /*images*/) override {
+    return {};
+  }
+
+  std::int64_t latent_dim() const override { return 4; }
+
+  std::vector<std::int64_t> image_shape() const override { return {1, 2, 2}; }
+
+  void save(const std::string& /*path*/) const override {}
+
+  void load(const std::string& /*path*/) override {}
+
+  at::Tensor trained_on;
 };
 
 // Four distinct 1x2x2 images with labels 0, 0, 1, 1 and a factor "hue" of 0, 1, 2, 2.
@@ -127,6 +165,31 @@ TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
   EXPECT_EQ(summary["distinct_memories"].get<int>(), 2);
   EXPECT_FALSE(summary.contains("factor_fractions"));
   EXPECT_FALSE(summary.contains("factor_bias"));
+}
+
+TEST(ReplayStep, TrainingOnNearestMemoriesUsesTheStoredImages) {
+  ReplayFixture fixture;
+  RunContext& context = fixture.context;
+  // Each replay is half of a stored pattern: as an image, 0.75 where the stored image is 1 and
+  // 0.25 where it is 0. It still ends nearest that pattern.
+  ScriptedMemory memory({2, 0, 2}, 0.5);
+  RecordingModel model;
+  context.hippocampus = &memory;
+  context.neocortex = &model;
+
+  run_step(context, "store", Parameters());
+  run_replay(context, 3);
+  Parameters train;
+  train.set("measure", false);
+  train.set("on", std::string("replays"));
+  run_step(context, "train", train);
+  const at::Tensor image_2 = at::tensor({0.0F, 0.0F, 1.0F, 0.0F}).reshape({1, 2, 2});
+  EXPECT_TRUE(at::allclose(model.trained_on[0], 0.25 + 0.5 * image_2));
+
+  train.set("on", std::string("nearest_memories"));
+  run_step(context, "train", train);
+  const at::Tensor expected = at::eye(4, at::kFloat).index_select(0, at::tensor({2, 0, 2}));
+  EXPECT_TRUE(at::equal(model.trained_on.reshape({3, 4}), expected));
 }
 
 }  // namespace

@@ -314,6 +314,7 @@ class ReplayStep final : public Step {
                                      .item<double>();
     const at::IntArrayRef image_shape = context.data.train.images.sizes().slice(1);
     context.replays = patterns_to_images(result.states, image_shape);
+    context.replay_nearest = nearest;
 
     auto& summary = context.summary["replay"];
     summary["cues"] = cues_;

@@ -36,6 +36,8 @@ struct RunContext {
   std::map<std::string, at::Tensor> stored_factors;
   /// Images recalled by the last replay step, `[N, C, H, W]` in [0, 1].
   at::Tensor replays;
+  /// For each of those replays, the storage index of the pattern it ended nearest, int64 `[N]`.
+  at::Tensor replay_nearest;
   /// Headline numbers, written to summary.json.
   nlohmann::json summary = nlohmann::json::object();
   /// One row per measurement, written to metrics.csv.

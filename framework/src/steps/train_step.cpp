@@ -211,6 +211,13 @@ class TrainStep final : public Step {
           context.scenario.file.string(),
           context.step_number));
     }
+    if (source_ == "nearest_memories") {
+      // The stored pattern each replay ended nearest, in place of the replay itself: the
+      // replays' spread over the memories without any blend of patterns they kept.
+      const at::Tensor patterns =
+          require_hippocampus(context, "train").patterns().index_select(0, context.replay_nearest);
+      return patterns_to_images(patterns, context.replays.sizes().slice(1));
+    }
     return context.replays;
   }
 
@@ -251,8 +258,10 @@ StepKind train_step_kind() {
           choice_parameter(
               "on",
               "replays",
-              {"replays", "images"},
-              "Training set: the hippocampus's replays (the model) or the images (a control)"),
+              {"replays", "images", "nearest_memories"},
+              "Training set: the hippocampus's replays (the model), the images (a control), or "
+              "for each replay the stored pattern it ended nearest (a control that keeps the "
+              "replays' spread over the memories but not their blends)"),
           bool_parameter(
               "measure",
               true,
@@ -294,7 +303,7 @@ StepKind train_step_kind() {
       {kNeocortex},
       [](const Scenario& scenario, std::size_t index) -> std::string {
         const Parameters& parameters = scenario.steps[index].parameters;
-        if (parameters.get_string("on") == "replays"
+        if (parameters.get_string("on") != "images"
             && !has_step_before(scenario, index, "replay")) {
           return "trains on replays, but no replay step comes before it; add one, or set "
                  "on = \"images\"";
