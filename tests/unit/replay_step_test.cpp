@@ -167,7 +167,7 @@ TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
   EXPECT_FALSE(summary.contains("factor_bias"));
 }
 
-TEST(ReplayStep, TrainingOnNearestMemoriesUsesTheStoredImages) {
+TEST(ReplayStep, NearestMemoriesTrainOnStoredImages) {
   ReplayFixture fixture;
   RunContext& context = fixture.context;
   // Each replay is half of a stored pattern: as an image, 0.75 where the stored image is 1 and
@@ -189,6 +189,12 @@ TEST(ReplayStep, TrainingOnNearestMemoriesUsesTheStoredImages) {
   train.set("on", std::string("nearest_memories"));
   run_step(context, "train", train);
   const at::Tensor expected = at::eye(4, at::kFloat).index_select(0, at::tensor({2, 0, 2}));
+  EXPECT_TRUE(at::equal(model.trained_on.reshape({3, 4}), expected));
+
+  // A later step that empties the hippocampus and stores other patterns changes nothing.
+  memory.clear();
+  memory.store(at::zeros({1, 4}));
+  run_step(context, "train", train);
   EXPECT_TRUE(at::equal(model.trained_on.reshape({3, 4}), expected));
 }
 

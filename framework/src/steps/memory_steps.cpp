@@ -306,15 +306,15 @@ class ReplayStep final : public Step {
     const double seconds = seconds_since(start);
 
     // Which stored memory each replay landed nearest to, and how the replays spread over classes.
-    const at::Tensor nearest = nearest_pattern(result.states, memory.patterns());
+    const at::Tensor stored = memory.patterns();
+    const at::Tensor nearest = nearest_pattern(result.states, stored);
     const std::int64_t distinct = std::get<0>(at::_unique(nearest)).size(0);
-    const double mean_distance = (result.states - memory.patterns().index_select(0, nearest))
-                                     .norm(2, {1})
-                                     .mean()
-                                     .item<double>();
+    const double mean_distance =
+        (result.states - stored.index_select(0, nearest)).norm(2, {1}).mean().item<double>();
     const at::IntArrayRef image_shape = context.data.train.images.sizes().slice(1);
     context.replays = patterns_to_images(result.states, image_shape);
     context.replay_nearest = nearest;
+    context.replayed_memory = stored;
 
     auto& summary = context.summary["replay"];
     summary["cues"] = cues_;

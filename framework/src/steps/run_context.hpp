@@ -36,8 +36,12 @@ struct RunContext {
   std::map<std::string, at::Tensor> stored_factors;
   /// Images recalled by the last replay step, `[N, C, H, W]` in [0, 1].
   at::Tensor replays;
-  /// For each of those replays, the storage index of the pattern it ended nearest, int64 `[N]`.
+  /// For each of those replays, the row of `replayed_memory` it ended nearest, int64 `[N]`.
   at::Tensor replay_nearest;
+  /// The hippocampus's stored patterns when the last replay step ran, `[M, D]`, kept because later
+  /// steps may clear the hippocampus or store more. NOTE: a plugin that changed its stored tensor
+  /// in place would change this one too; the built-in memories replace theirs instead.
+  at::Tensor replayed_memory;
   /// Headline numbers, written to summary.json.
   nlohmann::json summary = nlohmann::json::object();
   /// One row per measurement, written to metrics.csv.

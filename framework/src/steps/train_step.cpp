@@ -212,10 +212,9 @@ class TrainStep final : public Step {
           context.step_number));
     }
     if (source_ == "nearest_memories") {
-      // The stored pattern each replay ended nearest, in place of the replay itself: the
-      // replays' spread over the memories without any blend of patterns they kept.
-      const at::Tensor patterns =
-          require_hippocampus(context, "train").patterns().index_select(0, context.replay_nearest);
+      // Each replay is replaced by the stored pattern it ended nearest. The training set keeps
+      // the replays' spread over the memories but none of their blends.
+      const at::Tensor patterns = context.replayed_memory.index_select(0, context.replay_nearest);
       return patterns_to_images(patterns, context.replays.sizes().slice(1));
     }
     return context.replays;
