@@ -188,14 +188,17 @@ TEST(ReplayStep, NearestMemoriesTrainOnStoredImages) {
 
   train.set("on", std::string("nearest_memories"));
   run_step(context, "train", train);
-  const at::Tensor expected = at::eye(4, at::kFloat).index_select(0, at::tensor({2, 0, 2}));
-  EXPECT_TRUE(at::equal(model.trained_on.reshape({3, 4}), expected));
+  const at::Tensor expected =
+      at::eye(4, at::kFloat).index_select(0, at::tensor({2, 0, 2})).reshape({3, 1, 2, 2});
+  ASSERT_EQ(model.trained_on.sizes(), expected.sizes());
+  ASSERT_EQ(model.trained_on.scalar_type(), at::kFloat);
+  EXPECT_TRUE(at::equal(model.trained_on, expected)) << model.trained_on;
 
   // A later step that empties the hippocampus and stores other patterns changes nothing.
   memory.clear();
   memory.store(at::zeros({1, 4}));
   run_step(context, "train", train);
-  EXPECT_TRUE(at::equal(model.trained_on.reshape({3, 4}), expected));
+  EXPECT_TRUE(at::equal(model.trained_on, expected)) << model.trained_on;
 }
 
 }  // namespace

@@ -188,6 +188,15 @@ TEST(Scenario, TrainOnReplaysNeedsReplay) {
       config_error(text), HasSubstr("step 2 (train) trains on replays, but no replay step"));
 }
 
+TEST(Scenario, TrainOnNearestMemoriesNeedsReplay) {
+  const std::string text =
+      replace(kValid, "run = \"replay\"\ncues = 50", "run = \"train\"\non = \"nearest_memories\"");
+  EXPECT_THAT(
+      config_error(text),
+      HasSubstr("step 2 (train) trains on the stored patterns nearest its replays (on = "
+                "\"nearest_memories\"), but no replay step"));
+}
+
 TEST(Scenario, FolderIsNotScenario) {
   try {
     load_scenario("/tmp", ScenarioOverrides{});

@@ -302,10 +302,14 @@ StepKind train_step_kind() {
       {kNeocortex},
       [](const Scenario& scenario, std::size_t index) -> std::string {
         const Parameters& parameters = scenario.steps[index].parameters;
-        if (parameters.get_string("on") != "images"
-            && !has_step_before(scenario, index, "replay")) {
-          return "trains on replays, but no replay step comes before it; add one, or set "
-                 "on = \"images\"";
+        const std::string source = parameters.get_string("on");
+        if (source != "images" && !has_step_before(scenario, index, "replay")) {
+          return fmt::format(
+              "trains on {}, but no replay step comes before it; add one, or set "
+              "on = \"images\"",
+              source == "replays" ? "replays"
+                                  : "the stored patterns nearest its replays (on = "
+                                    "\"nearest_memories\")");
         }
         // The decoding classifier is fitted on one half of the test items and scored on the other.
         const std::int64_t test_items = scenario.data.get_int("test_items");
