@@ -52,7 +52,7 @@ class ScriptedMemory final : public AssociativeMemory {
   at::Tensor patterns_;
 };
 
-// A generative model that keeps the images it is trained on and trains no further.
+// A generative model that records the images passed to `fit` and does not train.
 class RecordingModel final : public GenerativeModel {
  public:
   FitSummary fit(
@@ -170,8 +170,8 @@ TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
 TEST(ReplayStep, NearestMemoriesTrainOnStoredImages) {
   ReplayFixture fixture;
   RunContext& context = fixture.context;
-  // Each replay is half of a stored pattern: as an image, 0.75 where the stored image is 1 and
-  // 0.25 where it is 0. It still ends nearest that pattern.
+  // Each replay is half of a stored pattern, so as an image it is 0.75 where the stored image is
+  // 1 and 0.25 where it is 0. It still ends nearest that pattern.
   ScriptedMemory memory({2, 0, 2}, 0.5);
   RecordingModel model;
   context.hippocampus = &memory;

@@ -40,7 +40,7 @@ struct RunContext {
   at::Tensor replay_nearest;
   /// The hippocampus's stored patterns when the last replay step ran, `[M, D]`, kept because later
   /// steps may clear the hippocampus or store more. NOTE: a plugin that changed its stored tensor
-  /// in place would change this one too; the built-in memories replace theirs instead.
+  /// in place would change this one too, but the built-in memories replace theirs instead.
   at::Tensor replayed_memory;
   /// Headline numbers, written to summary.json.
   nlohmann::json summary = nlohmann::json::object();
