@@ -66,7 +66,8 @@ LoadedModels create_models(const Scenario& scenario, const ScenarioOverrides& ov
   return models;
 }
 
-nlohmann::json base_manifest(const Scenario& scenario, const nlohmann::json& plugins) {
+nlohmann::json base_manifest(
+    const Scenario& scenario, const ScenarioOverrides& overrides, const nlohmann::json& plugins) {
   return {
       {"scenario", scenario.name},
       {"scenario_file", fs::absolute(scenario.file).string()},
@@ -74,6 +75,10 @@ nlohmann::json base_manifest(const Scenario& scenario, const nlohmann::json& plu
       {"libtorch_version", TORCH_VERSION},
       {"compiler", GENMEM_COMPILER},
       {"seed", scenario.seed},
+      // What the command line changed in the scenario file, so a run made with changed settings
+      // is told apart from the scenario's own (the load step prefers the latter).
+      {"overrides", overrides.assignments},
+      {"removed_keys", overrides.removals},
       {"threads", scenario.threads},
       // How idle OpenMP threads wait changes the speed, not the results (see main.cpp).
       {"omp_wait_policy",
@@ -226,7 +231,7 @@ RunOutcome run_scenario(const RunOptions& options) {
   }
   spdlog::info("writing results to {}", folder.path().string());
   folder.write("scenario.toml", format_scenario(resolved));
-  nlohmann::json manifest = base_manifest(scenario, models.manifest);
+  nlohmann::json manifest = base_manifest(scenario, options.overrides, models.manifest);
   folder.write("manifest.json", manifest.dump(2) + "\n");
 
   RunContext context(scenario, folder, std::move(data));

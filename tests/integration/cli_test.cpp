@@ -247,6 +247,9 @@ TEST(Cli, InterruptedRunRecordsStatus) {
   EXPECT_THAT(last_line(read_text(dir / "err")), HasSubstr("run interrupted by SIGINT (Ctrl-C)"));
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "interrupted");
+  EXPECT_EQ(
+      manifest["overrides"],
+      nlohmann::json({"models.neocortex.epochs=1000", "models.neocortex.patience=0"}));
   EXPECT_TRUE(fs::exists(dir / "run/summary.json"));
 }
 
@@ -285,6 +288,7 @@ TEST(Cli, TinyConsolidationLearns) {
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "completed");
   EXPECT_EQ(manifest["seed"], 5);
+  EXPECT_EQ(manifest["overrides"], nlohmann::json::array());
 }
 
 // Runs the tiny scenario, cut to one epoch and no latent map, into `dir/name`.

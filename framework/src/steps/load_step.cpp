@@ -1,7 +1,10 @@
 // Loads a trained neocortex from an earlier run, so that analyses of a consolidated model do not
 // repeat its training.
 
+#include "steps/load_step.hpp"
+
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -23,15 +26,25 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCheckpoint = "checkpoints/neocortex.pt";
 
-// Returns the status that the manifest of the run folder `run` records, "unknown" when the
-// manifest has none, or "" when the folder has no readable manifest.
-std::string run_status(const fs::path& run) {
+// Reads the manifest of the run folder `run`, or returns null when it has no readable one.
+nlohmann::json read_manifest(const fs::path& run) {
   std::ifstream file(run / "manifest.json");
   if (!file) {
-    return "";
+    return nullptr;
   }
-  const nlohmann::json manifest = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
-  return manifest.is_object() && manifest.contains("status") && manifest["status"].is_string()
+  nlohmann::json manifest = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  return manifest.is_object() ? manifest : nlohmann::json(nullptr);
+}
+
+// Returns the status that the manifest of the run folder `run` records, "unknown" when the
+// manifest has none or cannot be read, or "" when the folder has no manifest.
+std::string run_status(const fs::path& run) {
+  const nlohmann::json manifest = read_manifest(run);
+  if (manifest.is_null()) {
+    std::error_code error;
+    return fs::exists(run / "manifest.json", error) ? "unknown" : "";
+  }
+  return manifest.contains("status") && manifest["status"].is_string()
       ? manifest["status"].get<std::string>()
       : "unknown";
 }
@@ -42,29 +55,63 @@ bool completed_run_with_checkpoint(const fs::path& run) {
   return fs::is_regular_file(run / kCheckpoint, error) && run_status(run) == "completed";
 }
 
-// Resolves `file`: a checkpoint file, a run folder, or a folder of run folders, whose newest
-// completed run (run folders are named by UTC time, so the greatest name is the newest) is taken.
-// Returns an empty path when none of these contains a checkpoint.
-fs::path find_checkpoint(const fs::path& file) {
+}  // namespace
+
+std::vector<std::string> run_overrides(const fs::path& run) {
+  const nlohmann::json manifest = read_manifest(run);
+  std::vector<std::string> overrides;
+  if (manifest.is_null()) {
+    return overrides;
+  }
+  for (const auto& [key, prefix] : {std::pair{"overrides", ""}, std::pair{"removed_keys", "-"}}) {
+    if (manifest.contains(key) && manifest[key].is_array()) {
+      for (const auto& entry : manifest[key]) {
+        if (entry.is_string()) {
+          overrides.push_back(prefix + entry.get<std::string>());
+        }
+      }
+    }
+  }
+  return overrides;
+}
+
+CheckpointChoice find_checkpoint(const fs::path& file) {
   std::error_code error;
   if (fs::is_regular_file(file, error)) {
-    return file;
+    return {file, run_overrides(file.parent_path().parent_path()), {}};
   }
   if (!fs::is_directory(file, error)) {
     return {};
   }
   if (fs::is_regular_file(file / kCheckpoint, error)) {
-    return file / kCheckpoint;
+    return {file / kCheckpoint, run_overrides(file), {}};
   }
-  fs::path newest;
+  std::vector<fs::path> runs;
   for (const auto& entry : fs::directory_iterator(file, error)) {
-    if (entry.is_directory(error) && completed_run_with_checkpoint(entry.path())
-        && (newest.empty() || entry.path().filename() > newest.filename())) {
-      newest = entry.path();
+    if (entry.is_directory(error) && completed_run_with_checkpoint(entry.path())) {
+      runs.push_back(entry.path());
     }
   }
-  return newest.empty() ? newest : newest / kCheckpoint;
+  if (runs.empty()) {
+    return {};
+  }
+  // Run folders are named by UTC time, so the greatest name is the newest.
+  std::sort(runs.begin(), runs.end(), [](const fs::path& a, const fs::path& b) {
+    return a.filename() > b.filename();
+  });
+  CheckpointChoice choice;
+  for (const fs::path& run : runs) {
+    std::vector<std::string> overrides = run_overrides(run);
+    if (overrides.empty()) {
+      choice.checkpoint = run / kCheckpoint;
+      return choice;
+    }
+    choice.passed_over.push_back(run);
+  }
+  return {runs.front() / kCheckpoint, run_overrides(runs.front()), {}};
 }
+
+namespace {
 
 // Describes the run folders directly in `folder` that have a manifest, such as "2 runs (failed,
 // running)", or returns "" when there are none.
@@ -102,7 +149,8 @@ class LoadStep final : public Step {
           fs::current_path(error).string(),
           how_to_fix(context.step_number)));
     }
-    const fs::path checkpoint = find_checkpoint(file_);
+    const CheckpointChoice choice = find_checkpoint(file_);
+    const fs::path& checkpoint = choice.checkpoint;
     const std::string unfinished = checkpoint.empty() && fs::is_directory(file_, error)
         ? describe_unfinished_runs(file_)
         : std::string();
@@ -133,8 +181,32 @@ class LoadStep final : public Step {
           context.step_number,
           file_.string());
     }
+    if (!choice.passed_over.empty()) {
+      std::vector<std::string> names;
+      for (const fs::path& run : choice.passed_over) {
+        names.push_back(run.filename().string());
+      }
+      spdlog::info(
+          "step {} (load): passed over {} newer run{} made with --set ({}); set steps.{}.file to "
+          "a run folder to load it",
+          context.step_number,
+          names.size(),
+          names.size() == 1 ? "" : "s",
+          fmt::join(names, ", "),
+          context.step_number);
+    }
+    if (!choice.overrides.empty()) {
+      spdlog::warn(
+          "step {} (load): '{}' comes from a run made with --set {}",
+          context.step_number,
+          checkpoint.string(),
+          fmt::join(choice.overrides, " "));
+    }
     model.load(checkpoint.string());
-    context.summary["load"] = {{"file", fs::absolute(checkpoint).lexically_normal().string()}};
+    context.summary["load"] = {
+        {"file", fs::absolute(checkpoint).lexically_normal().string()},
+        {"overrides", choice.overrides},
+    };
     spdlog::info("loaded the neocortex from '{}'", checkpoint.string());
   }
 
@@ -168,8 +240,8 @@ StepKind load_step_kind() {
               "file",
               "",
               "A checkpoint file, a run folder (its checkpoints/neocortex.pt), or a folder of run "
-              "folders such as runs/shapes3d-consolidation (the newest completed one); relative "
-              "to the working directory"),
+              "folders such as runs/shapes3d-consolidation (the newest completed run made "
+              "without --set, else the newest); relative to the working directory"),
       },
       [](const Parameters& parameters) { return std::make_unique<LoadStep>(parameters); },
       {kNeocortex},
