@@ -144,6 +144,8 @@ TEST(ReplayStep, ReportsHowReplaysSpreadOverEachFactor) {
       ElementsAre(DoubleNear(0.625, 1e-12), DoubleNear(0.125, 1e-12), DoubleNear(0.25, 1e-12)));
   EXPECT_NEAR(summary["factor_bias"]["hue"].get<double>(), 0.375, 1e-12);
   EXPECT_NEAR(summary["class_bias"].get<double>(), 0.25, 1e-12);
+  // No later step trains on the nearest stored patterns, so none are kept.
+  EXPECT_FALSE(context.replayed_memory.defined());
 }
 
 TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
@@ -176,6 +178,13 @@ TEST(ReplayStep, NearestMemoriesTrainOnStoredImages) {
   RecordingModel model;
   context.hippocampus = &memory;
   context.neocortex = &model;
+  // The replay step keeps the stored patterns only for a later step that trains on them.
+  Parameters on_replays;
+  on_replays.set("on", std::string("replays"));
+  Parameters on_nearest;
+  on_nearest.set("on", std::string("nearest_memories"));
+  fixture.scenario.steps = {
+      {"store", {}}, {"replay", {}}, {"train", on_replays}, {"train", on_nearest}};
 
   run_step(context, "store", Parameters());
   run_replay(context, 3);

@@ -237,6 +237,18 @@ class StoreStep final : public Step {
   bool checkpoint_;
 };
 
+// Returns whether a step after the current one trains on the stored patterns nearest the
+// replays (`on = "nearest_memories"`).
+bool later_step_trains_on_nearest(const RunContext& context) {
+  const std::vector<StepSpec>& steps = context.scenario.steps;
+  return std::any_of(
+      steps.begin() + static_cast<std::ptrdiff_t>(context.step_number),
+      steps.end(),
+      [](const StepSpec& step) {
+        return step.kind == "train" && step.parameters.get_string("on") == "nearest_memories";
+      });
+}
+
 class ReplayStep final : public Step {
  public:
   explicit ReplayStep(const Parameters& parameters)
@@ -314,7 +326,9 @@ class ReplayStep final : public Step {
     const at::IntArrayRef image_shape = context.data.train.images.sizes().slice(1);
     context.replays = patterns_to_images(result.states, image_shape);
     context.replay_nearest = nearest;
-    context.replayed_memory = stored;
+    // The handle keeps the stored patterns alive after a later step clears the hippocampus, so
+    // it is kept only when a later step trains on them.
+    context.replayed_memory = later_step_trains_on_nearest(context) ? stored : at::Tensor();
 
     auto& summary = context.summary["replay"];
     summary["cues"] = cues_;

@@ -39,8 +39,9 @@ struct RunContext {
   /// For each of those replays, the row of `replayed_memory` it ended nearest, int64 `[N]`.
   at::Tensor replay_nearest;
   /// The hippocampus's stored patterns when the last replay step ran, `[M, D]`, kept because later
-  /// steps may clear the hippocampus or store more. NOTE: a plugin that changed its stored tensor
-  /// in place would change this one too, but the built-in memories replace theirs instead.
+  /// steps may clear the hippocampus or store more. It is undefined unless a later train step has
+  /// `on = "nearest_memories"`. NOTE: a plugin that changed its stored tensor in place would
+  /// change this one too, but the built-in memories replace theirs instead.
   at::Tensor replayed_memory;
   /// Headline numbers, written to summary.json.
   nlohmann::json summary = nlohmann::json::object();

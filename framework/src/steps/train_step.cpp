@@ -212,6 +212,13 @@ class TrainStep final : public Step {
           context.step_number));
     }
     if (source_ == "nearest_memories") {
+      if (!context.replayed_memory.defined()) {
+        throw ConfigError(fmt::format(
+            "scenario '{}' step {} (train): the last replay step kept no stored patterns, because "
+            "it found no later train step with on = \"nearest_memories\"; report this as a bug",
+            context.scenario.file.string(),
+            context.step_number));
+      }
       // Each replay is replaced by the stored pattern it ended nearest. The training set keeps
       // the replays' spread over the memories but none of their blends.
       const at::Tensor patterns = context.replayed_memory.index_select(0, context.replay_nearest);
