@@ -6,6 +6,7 @@
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 #include "test_support.hpp"
+#include "tiny_generative_model.hpp"
 
 namespace genmem {
 namespace {
@@ -52,9 +53,12 @@ class ScriptedMemory final : public AssociativeMemory {
   at::Tensor patterns_;
 };
 
-// A generative model that records the images passed to `fit` and does not train.
-class RecordingModel final : public GenerativeModel {
+// A generative model that records the images passed to `fit`, encodes each image as its four
+// pixels and decodes them back.
+class RecordingModel final : public test_support::TinyGenerativeModel {
  public:
+  RecordingModel() : TinyGenerativeModel(4) {}
+
   FitSummary fit(
       const at::Tensor& images,
       const EpochCallback& /*on_epoch*/,
@@ -69,20 +73,6 @@ class RecordingModel final : public GenerativeModel {
   }
 
   at::Tensor decode(const at::Tensor& latents) override { return latents.reshape({-1, 1, 2, 2}); }
-
-  at::Tensor sample(std::int64_t n) override { return at::zeros({n, 1, 2, 2}); }
-
-  std::map<std::string, at::Tensor> representations(const at::Tensor& /*images*/) override {
-    return {};
-  }
-
-  std::int64_t latent_dim() const override { return 4; }
-
-  std::vector<std::int64_t> image_shape() const override { return {1, 2, 2}; }
-
-  void save(const std::string& /*path*/) const override {}
-
-  void load(const std::string& /*path*/) override {}
 
   at::Tensor trained_on;
 };

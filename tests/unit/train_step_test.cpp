@@ -7,6 +7,7 @@
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 #include "test_support.hpp"
+#include "tiny_generative_model.hpp"
 
 namespace genmem {
 namespace {
@@ -15,9 +16,10 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 // A generative model whose training completes `good_epochs` epochs and then diverges.
-class DivergingModel final : public GenerativeModel {
+class DivergingModel final : public test_support::TinyGenerativeModel {
  public:
-  explicit DivergingModel(std::int64_t good_epochs) : good_epochs_(good_epochs) {}
+  explicit DivergingModel(std::int64_t good_epochs)
+      : TinyGenerativeModel(2), good_epochs_(good_epochs) {}
 
   FitSummary fit(
       const at::Tensor& /*images*/,
@@ -37,26 +39,10 @@ class DivergingModel final : public GenerativeModel {
     return {mean, at::zeros_like(mean)};
   }
 
-  at::Tensor decode(const at::Tensor& latents) override {
-    return at::zeros({latents.size(0), 1, 2, 2});
-  }
-
-  at::Tensor sample(std::int64_t n) override { return at::zeros({n, 1, 2, 2}); }
-
-  std::map<std::string, at::Tensor> representations(const at::Tensor& /*images*/) override {
-    return {};
-  }
-
-  std::int64_t latent_dim() const override { return 2; }
-
-  std::vector<std::int64_t> image_shape() const override { return {1, 2, 2}; }
-
   void save(const std::string& path) const override {
     ++saves_;
     test_support::write_text(path, "epoch checkpoint " + std::to_string(saves_));
   }
-
-  void load(const std::string& /*path*/) override {}
 
  private:
   std::int64_t good_epochs_;
