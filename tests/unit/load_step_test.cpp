@@ -16,83 +16,116 @@ using test_support::TempDir;
 using test_support::write_text;
 using ::testing::ElementsAre;
 
-// Makes the run folder `root/name` with the manifest `manifest` and, when `checkpoint` is set,
-// a (placeholder) saved neocortex.
+constexpr const char* kRendered = "shapes3d_rendered";
+
+// Makes the run folder `root/name` with the manifest `manifest`, a resolved scenario that reads
+// `source`, and, when `checkpoint` is set, a placeholder saved neocortex.
 fs::path make_run(
-    const fs::path& root, const std::string& name, const std::string& manifest, bool checkpoint) {
+    const fs::path& root,
+    const std::string& name,
+    const std::string& manifest,
+    bool checkpoint = true,
+    const std::string& source = kRendered) {
   const fs::path run = root / name;
   fs::create_directories(run / "checkpoints");
   write_text(run / "manifest.json", manifest);
+  write_text(run / "scenario.toml", "[data]\nsource = '" + source + "'\n");
   if (checkpoint) {
     write_text(run / "checkpoints/neocortex.pt", "weights");
   }
   return run;
 }
 
-TEST(FindCheckpoint, PassesOverRunsWithOverrides) {
+TEST(FindCheckpoint, PassesOverRunsWithChanges) {
   TempDir root;
-  make_run(root.path(), "20260101T000000Z", R"({"status": "completed", "overrides": []})", true);
-  const fs::path plain =
-      make_run(root.path(), "20260102T000000Z", R"({"status": "completed"})", true);
+  make_run(root.path(), "20260101T000000Z", R"({"status": "completed", "overrides": []})");
+  // Where the data lives and how many threads ran change nothing the model learns.
+  const fs::path plain = make_run(
+      root.path(),
+      "20260102T000000Z",
+      R"({"status": "completed", "overrides": ["data.dir=/data", "scenario.threads=1"]})");
   const fs::path control = make_run(
       root.path(),
       "20260103T000000Z",
-      R"({"status": "completed", "overrides": ["steps.3.on=images"]})",
-      true);
+      R"({"status": "completed", "overrides": ["steps.3.on=images"]})");
   const fs::path removed = make_run(
       root.path(),
       "20260104T000000Z",
-      R"({"status": "completed", "overrides": [], "removed_keys": ["models.hippocampus.beta"]})",
-      true);
+      R"({"status": "completed", "overrides": [], "removed_keys": ["models.hippocampus.beta"]})");
+  const fs::path real_data = make_run(
+      root.path(),
+      "20260105T000000Z",
+      R"({"status": "completed", "overrides": ["data.source=shapes3d"]})",
+      true,
+      "shapes3d");
   // Newer still, but one was interrupted and one saved no checkpoint, so neither counts.
-  make_run(root.path(), "20260105T000000Z", R"({"status": "interrupted"})", true);
-  make_run(root.path(), "20260106T000000Z", R"({"status": "completed"})", false);
+  make_run(root.path(), "20260106T000000Z", R"({"status": "interrupted"})");
+  make_run(root.path(), "20260107T000000Z", R"({"status": "completed"})", false);
 
-  const CheckpointChoice choice = find_checkpoint(root.path());
+  const CheckpointChoice choice = find_checkpoint(root.path(), kRendered);
   EXPECT_EQ(choice.checkpoint, plain / "checkpoints/neocortex.pt");
-  EXPECT_TRUE(choice.overrides.empty());
-  EXPECT_THAT(choice.passed_over, ElementsAre(removed, control));
+  EXPECT_TRUE(choice.changed_settings.empty());
+  EXPECT_EQ(choice.data_source, kRendered);
+  EXPECT_THAT(choice.passed_over, ElementsAre(real_data, removed, control));
+
+  // The run on real data is the one for a scenario that reads real data.
+  const CheckpointChoice on_real = find_checkpoint(root.path(), "shapes3d");
+  EXPECT_EQ(on_real.checkpoint, real_data / "checkpoints/neocortex.pt");
+  EXPECT_TRUE(on_real.passed_over.empty());
 }
 
-TEST(FindCheckpoint, AllOverriddenTakesNewest) {
+TEST(FindCheckpoint, NoSuitableRunTakesNewest) {
   TempDir root;
   make_run(
       root.path(),
       "20260101T000000Z",
-      R"({"status": "completed", "overrides": ["data.train_items=10"]})",
-      true);
+      R"({"status": "completed", "overrides": ["data.train_items=10"]})");
   const fs::path newest = make_run(
       root.path(),
       "20260102T000000Z",
-      R"({"status": "completed", "overrides": ["steps.3.on=images", "seed=2"],
-          "removed_keys": ["models.hippocampus.beta"]})",
-      true);
+      R"({"status": "completed", "overrides": ["steps.3.on=images", "data.dir=/data"],
+          "removed_keys": ["models.hippocampus.beta"]})");
 
-  const CheckpointChoice choice = find_checkpoint(root.path());
+  const CheckpointChoice choice = find_checkpoint(root.path(), kRendered);
   EXPECT_EQ(choice.checkpoint, newest / "checkpoints/neocortex.pt");
   EXPECT_THAT(
-      choice.overrides, ElementsAre("steps.3.on=images", "seed=2", "-models.hippocampus.beta"));
+      choice.changed_settings,
+      ElementsAre("steps.3.on=images", "models.hippocampus.beta (removed)"));
   EXPECT_TRUE(choice.passed_over.empty());
 }
 
-TEST(FindCheckpoint, NamedRunKeepsOverrides) {
+TEST(FindCheckpoint, NamedRunKeepsChanges) {
   TempDir root;
   const fs::path control = make_run(
       root.path(),
       "20260103T000000Z",
       R"({"status": "completed", "overrides": ["steps.3.on=images"]})",
-      true);
+      true,
+      "shapes3d");
   const fs::path checkpoint = control / "checkpoints/neocortex.pt";
 
-  const CheckpointChoice by_folder = find_checkpoint(control);
+  const CheckpointChoice by_folder = find_checkpoint(control, kRendered);
   EXPECT_EQ(by_folder.checkpoint, checkpoint);
-  EXPECT_THAT(by_folder.overrides, ElementsAre("steps.3.on=images"));
+  EXPECT_THAT(by_folder.changed_settings, ElementsAre("steps.3.on=images"));
+  EXPECT_EQ(by_folder.data_source, "shapes3d");
 
-  const CheckpointChoice by_file = find_checkpoint(checkpoint);
+  const CheckpointChoice by_file = find_checkpoint(checkpoint, kRendered);
   EXPECT_EQ(by_file.checkpoint, checkpoint);
-  EXPECT_THAT(by_file.overrides, ElementsAre("steps.3.on=images"));
+  EXPECT_THAT(by_file.changed_settings, ElementsAre("steps.3.on=images"));
+  EXPECT_EQ(by_file.data_source, "shapes3d");
 
-  EXPECT_TRUE(find_checkpoint(root / "missing").checkpoint.empty());
+  EXPECT_TRUE(find_checkpoint(root / "missing", kRendered).checkpoint.empty());
+}
+
+TEST(FindCheckpoint, CheckpointOutsideRunHasNoChanges) {
+  TempDir root;
+  const fs::path checkpoint = root / "neocortex.pt";
+  write_text(checkpoint, "weights");
+
+  const CheckpointChoice choice = find_checkpoint(checkpoint, kRendered);
+  EXPECT_EQ(choice.checkpoint, checkpoint);
+  EXPECT_TRUE(choice.changed_settings.empty());
+  EXPECT_EQ(choice.data_source, "");
 }
 
 }  // namespace

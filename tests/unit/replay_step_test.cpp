@@ -112,9 +112,17 @@ struct ReplayFixture {
   RunContext context{scenario, folder, four_images()};
 };
 
+// Returns parameters that set a train step's `on` to `source`.
+Parameters train_on(const std::string& source) {
+  Parameters parameters;
+  parameters.set("on", source);
+  return parameters;
+}
+
 TEST(ReplayStep, ReportsHowReplaysSpreadOverEachFactor) {
   ReplayFixture fixture;
   RunContext& context = fixture.context;
+  fixture.scenario.steps = {{"store", {}}, {"replay", {}}, {"train", train_on("replays")}};
   // Eight replays: five land on image 0, one on image 1, two on image 3.
   ScriptedMemory memory({0, 0, 0, 0, 0, 1, 3, 3});
   context.hippocampus = &memory;
@@ -134,13 +142,28 @@ TEST(ReplayStep, ReportsHowReplaysSpreadOverEachFactor) {
       ElementsAre(DoubleNear(0.625, 1e-12), DoubleNear(0.125, 1e-12), DoubleNear(0.25, 1e-12)));
   EXPECT_NEAR(summary["factor_bias"]["hue"].get<double>(), 0.375, 1e-12);
   EXPECT_NEAR(summary["class_bias"].get<double>(), 0.25, 1e-12);
-  // No later step trains on the nearest stored patterns, so none are kept.
+  // The later step trains on the replays themselves, so no stored patterns are kept.
   EXPECT_FALSE(context.replayed_memory.defined());
+}
+
+TEST(ReplayStep, KeepsPatternsForNextStep) {
+  ReplayFixture fixture;
+  RunContext& context = fixture.context;
+  fixture.scenario.steps = {{"store", {}}, {"replay", {}}, {"train", train_on("nearest_memories")}};
+  ScriptedMemory memory({0, 1});
+  context.hippocampus = &memory;
+
+  run_step(context, "store", Parameters());
+  run_replay(context, 2);
+
+  ASSERT_TRUE(context.replayed_memory.defined());
+  EXPECT_TRUE(at::equal(context.replayed_memory, memory.patterns()));
 }
 
 TEST(ReplayStep, FactorsAreLeftOutWhenAStoreHadNone) {
   ReplayFixture fixture;
   RunContext& context = fixture.context;
+  fixture.scenario.steps = {{"store", {}}, {"store", {}}, {"replay", {}}};
   ScriptedMemory memory({0, 1, 2, 3});
   context.hippocampus = &memory;
 
@@ -168,13 +191,12 @@ TEST(ReplayStep, NearestMemoriesTrainOnStoredImages) {
   RecordingModel model;
   context.hippocampus = &memory;
   context.neocortex = &model;
-  // The replay step keeps the stored patterns only for a later step that trains on them.
-  Parameters on_replays;
-  on_replays.set("on", std::string("replays"));
-  Parameters on_nearest;
-  on_nearest.set("on", std::string("nearest_memories"));
   fixture.scenario.steps = {
-      {"store", {}}, {"replay", {}}, {"train", on_replays}, {"train", on_nearest}};
+      {"store", {}},
+      {"replay", {}},
+      {"train", train_on("replays")},
+      {"train", train_on("nearest_memories")},
+      {"train", train_on("nearest_memories")}};
 
   run_step(context, "store", Parameters());
   run_replay(context, 3);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,11 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <toml++/toml.h>
 
 #include <genmem/error.hpp>
 
+#include "outputs/run_folder.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
 
@@ -57,34 +60,73 @@ bool completed_run_with_checkpoint(const fs::path& run) {
 
 }  // namespace
 
-std::vector<std::string> run_overrides(const fs::path& run) {
+std::vector<std::string> changed_settings(const fs::path& run) {
   const nlohmann::json manifest = read_manifest(run);
-  std::vector<std::string> overrides;
+  std::vector<std::string> changes;
   if (manifest.is_null()) {
-    return overrides;
+    return changes;
   }
-  for (const auto& [key, prefix] : {std::pair{"overrides", ""}, std::pair{"removed_keys", "-"}}) {
-    if (manifest.contains(key) && manifest[key].is_array()) {
-      for (const auto& entry : manifest[key]) {
-        if (entry.is_string()) {
-          overrides.push_back(prefix + entry.get<std::string>());
-        }
+  static const std::set<std::string> kNeutralKeys = {
+      "data.dir", "data.file", "data.source", "scenario.threads", "scenario.device"};
+  if (manifest.contains("overrides") && manifest["overrides"].is_array()) {
+    for (const auto& entry : manifest["overrides"]) {
+      if (!entry.is_string()) {
+        continue;
+      }
+      const std::string assignment = entry.get<std::string>();
+      if (kNeutralKeys.count(assignment.substr(0, assignment.find('='))) == 0) {
+        changes.push_back(assignment);
       }
     }
   }
-  return overrides;
+  if (manifest.contains("removed_keys") && manifest["removed_keys"].is_array()) {
+    for (const auto& entry : manifest["removed_keys"]) {
+      if (entry.is_string()) {
+        changes.push_back(entry.get<std::string>() + " (removed)");
+      }
+    }
+  }
+  return changes;
 }
 
-CheckpointChoice find_checkpoint(const fs::path& file) {
+namespace {
+
+// Returns the `[data] source` of the resolved scenario in the run folder `run`, or "" when it
+// has none that can be read.
+std::string run_data_source(const fs::path& run) {
+  std::error_code error;
+  if (run.empty() || !fs::is_regular_file(run / "scenario.toml", error)) {
+    return "";
+  }
+  try {
+    return toml::parse_file((run / "scenario.toml").string())["data"]["source"].value_or(
+        std::string());
+  } catch (const toml::parse_error&) {
+    return "";
+  }
+}
+
+// Describes the run folder `run` for a load step, with `checkpoint` as the file to load.
+CheckpointChoice describe_run(const fs::path& run, const fs::path& checkpoint) {
+  return {
+      checkpoint,
+      run.empty() ? std::vector<std::string>() : changed_settings(run),
+      run_data_source(run),
+      {}};
+}
+
+}  // namespace
+
+CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_source) {
   std::error_code error;
   if (fs::is_regular_file(file, error)) {
-    return {file, run_overrides(file.parent_path().parent_path()), {}};
+    return describe_run(enclosing_run_folder(file), file);
   }
   if (!fs::is_directory(file, error)) {
     return {};
   }
   if (fs::is_regular_file(file / kCheckpoint, error)) {
-    return {file / kCheckpoint, run_overrides(file), {}};
+    return describe_run(file, file / kCheckpoint);
   }
   std::vector<fs::path> runs;
   for (const auto& entry : fs::directory_iterator(file, error)) {
@@ -99,16 +141,17 @@ CheckpointChoice find_checkpoint(const fs::path& file) {
   std::sort(runs.begin(), runs.end(), [](const fs::path& a, const fs::path& b) {
     return a.filename() > b.filename();
   });
-  CheckpointChoice choice;
+  std::vector<fs::path> passed_over;
   for (const fs::path& run : runs) {
-    std::vector<std::string> overrides = run_overrides(run);
-    if (overrides.empty()) {
-      choice.checkpoint = run / kCheckpoint;
+    CheckpointChoice choice = describe_run(run, run / kCheckpoint);
+    if (choice.changed_settings.empty()
+        && (choice.data_source.empty() || choice.data_source == data_source)) {
+      choice.passed_over = std::move(passed_over);
       return choice;
     }
-    choice.passed_over.push_back(run);
+    passed_over.push_back(run);
   }
-  return {runs.front() / kCheckpoint, run_overrides(runs.front()), {}};
+  return describe_run(runs.front(), runs.front() / kCheckpoint);
 }
 
 namespace {
@@ -149,7 +192,8 @@ class LoadStep final : public Step {
           fs::current_path(error).string(),
           how_to_fix(context.step_number)));
     }
-    const CheckpointChoice choice = find_checkpoint(file_);
+    const std::string data_source = context.scenario.data.get_string("source");
+    const CheckpointChoice choice = find_checkpoint(file_, data_source);
     const fs::path& checkpoint = choice.checkpoint;
     const std::string unfinished = checkpoint.empty() && fs::is_directory(file_, error)
         ? describe_unfinished_runs(file_)
@@ -186,26 +230,35 @@ class LoadStep final : public Step {
       for (const fs::path& run : choice.passed_over) {
         names.push_back(run.filename().string());
       }
-      spdlog::info(
-          "step {} (load): passed over {} newer run{} made with --set ({}); set steps.{}.file to "
-          "a run folder to load it",
+      spdlog::warn(
+          "step {} (load): passed over {} newer run{} ({}) made with changed settings or another "
+          "data source; set steps.{}.file to a run folder to load one of them",
           context.step_number,
           names.size(),
           names.size() == 1 ? "" : "s",
           fmt::join(names, ", "),
           context.step_number);
     }
-    if (!choice.overrides.empty()) {
+    if (!choice.changed_settings.empty()) {
       spdlog::warn(
-          "step {} (load): '{}' comes from a run made with --set {}",
+          "step {} (load): '{}' comes from a run with changed settings: {}",
           context.step_number,
           checkpoint.string(),
-          fmt::join(choice.overrides, " "));
+          fmt::join(choice.changed_settings, ", "));
+    }
+    if (!choice.data_source.empty() && choice.data_source != data_source) {
+      spdlog::warn(
+          "step {} (load): '{}' was trained on data source '{}', and this scenario reads '{}'",
+          context.step_number,
+          checkpoint.string(),
+          choice.data_source,
+          data_source);
     }
     model.load(checkpoint.string());
     context.summary["load"] = {
         {"file", fs::absolute(checkpoint).lexically_normal().string()},
-        {"overrides", choice.overrides},
+        {"changed_settings", choice.changed_settings},
+        {"data_source", choice.data_source},
     };
     spdlog::info("loaded the neocortex from '{}'", checkpoint.string());
   }
@@ -240,8 +293,9 @@ StepKind load_step_kind() {
               "file",
               "",
               "A checkpoint file, a run folder (its checkpoints/neocortex.pt), or a folder of run "
-              "folders such as runs/shapes3d-consolidation (the newest completed run made "
-              "without --set, else the newest); relative to the working directory"),
+              "folders such as runs/shapes3d-consolidation (the newest completed run on the same "
+              "data source with no changed settings, else the newest); relative to the working "
+              "directory"),
       },
       [](const Parameters& parameters) { return std::make_unique<LoadStep>(parameters); },
       {kNeocortex},

@@ -6,26 +6,30 @@
 
 namespace genmem {
 
-/// The checkpoint that a load step's `file` names.
+/// The checkpoint that a load step's `file` names, and how the run that saved it was made.
 struct CheckpointChoice {
   /// The checkpoint file, or an empty path when `file` names none.
   std::filesystem::path checkpoint;
-  /// The `--set` assignments and removed keys recorded in the manifest of the run that saved
-  /// the checkpoint; empty for a run made from its scenario file as written.
-  std::vector<std::string> overrides;
-  /// Completed runs newer than the chosen one that were passed over because they were made with
-  /// overrides, newest first.
+  /// Settings that the run's command line changed and that change what the model learns (see
+  /// `changed_settings`). Empty for a run of its scenario file as written.
+  std::vector<std::string> changed_settings;
+  /// The run's `[data] source`, or "" when its run folder has none that can be read.
+  std::string data_source;
+  /// Completed runs newer than the chosen one that were passed over, newest first.
   std::vector<std::filesystem::path> passed_over;
 };
 
 /// Resolves `file`: a checkpoint file, a run folder, or a folder of run folders. In a folder of
-/// runs it takes the newest completed run with a checkpoint that was made without `--set`
-/// overrides, so that a control run with a changed setting is not analysed in place of the
-/// scenario's own model. When every completed run there has overrides, it takes the newest.
-CheckpointChoice find_checkpoint(const std::filesystem::path& file);
+/// runs it takes the newest completed run with a checkpoint that was trained on `data_source`
+/// with no changed settings, so that a control run of the scenario is not analysed in place of
+/// its own model. When no run there qualifies, it takes the newest.
+CheckpointChoice find_checkpoint(const std::filesystem::path& file, const std::string& data_source);
 
-/// Returns the overrides that the manifest of the run folder `run` records: its `overrides`
-/// assignments, then each of its `removed_keys` as "-key".
-std::vector<std::string> run_overrides(const std::filesystem::path& run);
+/// Returns the changes to its scenario file that the manifest of the run folder `run` records
+/// and that change what the model learns. These are the `overrides` assignments, except those
+/// that set where the data is read or how the run computes (`data.dir`, `data.file`,
+/// `data.source`, `scenario.threads`, `scenario.device`), then each of the `removed_keys` as
+/// "KEY (removed)".
+std::vector<std::string> changed_settings(const std::filesystem::path& run);
 
 }  // namespace genmem

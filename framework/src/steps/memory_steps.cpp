@@ -241,10 +241,9 @@ class StoreStep final : public Step {
 // replays (`on = "nearest_memories"`).
 bool later_step_trains_on_nearest(const RunContext& context) {
   const std::vector<StepSpec>& steps = context.scenario.steps;
+  const std::size_t next = std::min(context.step_number, steps.size());
   return std::any_of(
-      steps.begin() + static_cast<std::ptrdiff_t>(context.step_number),
-      steps.end(),
-      [](const StepSpec& step) {
+      steps.begin() + static_cast<std::ptrdiff_t>(next), steps.end(), [](const StepSpec& step) {
         return step.kind == "train" && step.parameters.get_string("on") == "nearest_memories";
       });
 }

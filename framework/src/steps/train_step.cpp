@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -213,7 +214,8 @@ class TrainStep final : public Step {
     }
     if (source_ == "nearest_memories") {
       if (!context.replayed_memory.defined()) {
-        throw ConfigError(fmt::format(
+        // Scenario validation puts a replay step, which sees this step, before it.
+        throw std::logic_error(fmt::format(
             "scenario '{}' step {} (train): the last replay step kept no stored patterns, because "
             "it found no later train step with on = \"nearest_memories\"; report this as a bug",
             context.scenario.file.string(),
