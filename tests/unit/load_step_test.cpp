@@ -117,6 +117,43 @@ TEST(FindCheckpoint, NamedRunKeepsChanges) {
   EXPECT_TRUE(find_checkpoint(root / "missing", kRendered).checkpoint.empty());
 }
 
+TEST(FindCheckpoint, DamagedRunsArePassedOver) {
+  TempDir root;
+  const fs::path plain = make_run(root.path(), "20260101T000000Z", R"({"status": "completed"})");
+  const fs::path seeded = make_run(
+      root.path(),
+      "20260102T000000Z",
+      R"({"status": "completed", "overrides": ["scenario.seed=7"]})");
+  const fs::path bad_list =
+      make_run(root.path(), "20260103T000000Z", R"({"status": "completed", "overrides": "x"})");
+  const fs::path bad_entry = make_run(
+      root.path(), "20260104T000000Z", R"({"status": "completed", "removed_keys": ["a", 1]})");
+  const fs::path bad_scenario =
+      make_run(root.path(), "20260105T000000Z", R"({"status": "completed"})");
+  write_text(bad_scenario / "scenario.toml", "garbage = = =");
+
+  const CheckpointChoice choice = find_checkpoint(root.path(), kRendered);
+  EXPECT_EQ(choice.checkpoint, seeded / "checkpoints/neocortex.pt");
+  EXPECT_THAT(choice.passed_over, ElementsAre(bad_scenario, bad_entry, bad_list));
+  EXPECT_THAT(changed_settings(bad_list), ElementsAre("overrides (unreadable)"));
+  EXPECT_THAT(changed_settings(bad_entry), ElementsAre("removed_keys (unreadable)"));
+  EXPECT_TRUE(changed_settings(plain).empty());
+}
+
+TEST(FindCheckpoint, NewestByStartTime) {
+  TempDir root;
+  const fs::path first = make_run(
+      root.path(), "zz-first", R"({"status": "completed", "started": "2026-01-01T00:00:00Z"})");
+  const fs::path second = make_run(
+      root.path(), "aa-second", R"({"status": "completed", "started": "2026-01-02T00:00:00Z"})");
+
+  EXPECT_EQ(
+      find_checkpoint(root.path(), kRendered).checkpoint, second / "checkpoints/neocortex.pt");
+  write_text(
+      first / "manifest.json", R"({"status": "completed", "started": "2026-01-03T00:00:00Z"})");
+  EXPECT_EQ(find_checkpoint(root.path(), kRendered).checkpoint, first / "checkpoints/neocortex.pt");
+}
+
 TEST(FindCheckpoint, CheckpointOutsideRunHasNoChanges) {
   TempDir root;
   const fs::path checkpoint = root / "neocortex.pt";

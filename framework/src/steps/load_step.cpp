@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -67,25 +70,37 @@ std::vector<std::string> changed_settings(const fs::path& run) {
     return changes;
   }
   static const std::set<std::string> kNeutralKeys = {
-      "data.dir", "data.file", "data.source", "scenario.threads", "scenario.device"};
-  if (manifest.contains("overrides") && manifest["overrides"].is_array()) {
-    for (const auto& entry : manifest["overrides"]) {
-      if (!entry.is_string()) {
-        continue;
-      }
-      const std::string assignment = entry.get<std::string>();
-      if (kNeutralKeys.count(assignment.substr(0, assignment.find('='))) == 0) {
-        changes.push_back(assignment);
-      }
+      "data.dir",
+      "data.file",
+      "data.source",
+      "scenario.seed",
+      "scenario.threads",
+      "scenario.device"};
+  // Appends each string of the list `key`, through `describe`, or notes that the list cannot be
+  // read, so that a damaged manifest never passes for a run without changes.
+  const auto read_list = [&](const char* key, const auto& describe) {
+    if (!manifest.contains(key)) {
+      return;
     }
-  }
-  if (manifest.contains("removed_keys") && manifest["removed_keys"].is_array()) {
-    for (const auto& entry : manifest["removed_keys"]) {
-      if (entry.is_string()) {
-        changes.push_back(entry.get<std::string>() + " (removed)");
-      }
+    const nlohmann::json& list = manifest[key];
+    const bool readable =
+        list.is_array() && std::all_of(list.begin(), list.end(), [](const auto& entry) {
+          return entry.is_string();
+        });
+    if (!readable) {
+      changes.push_back(std::string(key) + " (unreadable)");
+      return;
     }
-  }
+    for (const auto& entry : list) {
+      describe(entry.template get<std::string>());
+    }
+  };
+  read_list("overrides", [&](const std::string& assignment) {
+    if (kNeutralKeys.count(assignment.substr(0, assignment.find('='))) == 0) {
+      changes.push_back(assignment);
+    }
+  });
+  read_list("removed_keys", [&](const std::string& key) { changes.push_back(key + " (removed)"); });
   return changes;
 }
 
@@ -137,15 +152,28 @@ CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_s
   if (runs.empty()) {
     return {};
   }
-  // Run folders are named by UTC time, so the greatest name is the newest.
-  std::sort(runs.begin(), runs.end(), [](const fs::path& a, const fs::path& b) {
-    return a.filename() > b.filename();
+  // Newest first by the start time in the manifest (UTC, so it sorts as text), then by folder
+  // name, which is the UTC start time for folders that genmem named.
+  const auto started = [](const fs::path& run) {
+    const nlohmann::json manifest = read_manifest(run);
+    return manifest.contains("started") && manifest["started"].is_string()
+        ? manifest["started"].get<std::string>()
+        : std::string();
+  };
+  std::vector<std::pair<std::string, fs::path>> by_start;
+  for (const fs::path& run : runs) {
+    by_start.emplace_back(started(run), run);
+  }
+  std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second) > std::tie(b.first, b.second);
   });
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    runs[i] = by_start[i].second;
+  }
   std::vector<fs::path> passed_over;
   for (const fs::path& run : runs) {
     CheckpointChoice choice = describe_run(run, run / kCheckpoint);
-    if (choice.changed_settings.empty()
-        && (choice.data_source.empty() || choice.data_source == data_source)) {
+    if (choice.changed_settings.empty() && choice.data_source == data_source) {
       choice.passed_over = std::move(passed_over);
       return choice;
     }
@@ -156,23 +184,27 @@ CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_s
 
 namespace {
 
-// Describes the run folders directly in `folder` that have a manifest, such as "2 runs (failed,
+// Describes the run folders directly in `folder` that have a manifest, such as "3 runs (2 failed,
 // running)", or returns "" when there are none.
 std::string describe_unfinished_runs(const fs::path& folder) {
   std::error_code error;
-  std::vector<std::string> statuses;
+  std::map<std::string, int> counts;
+  int runs = 0;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
     const std::string status = run_status(entry.path());
     if (!status.empty()) {
-      statuses.push_back(status == "completed" ? "completed without a checkpoint" : status);
+      ++counts[status == "completed" ? "completed without a checkpoint" : status];
+      ++runs;
     }
   }
-  if (statuses.empty()) {
+  if (runs == 0) {
     return "";
   }
-  std::sort(statuses.begin(), statuses.end());
-  return fmt::format(
-      "{} run{} ({})", statuses.size(), statuses.size() == 1 ? "" : "s", fmt::join(statuses, ", "));
+  std::vector<std::string> parts;
+  for (const auto& [status, count] : counts) {
+    parts.push_back(count == 1 ? status : fmt::format("{} {}", count, status));
+  }
+  return fmt::format("{} run{} ({})", runs, runs == 1 ? "" : "s", fmt::join(parts, ", "));
 }
 
 class LoadStep final : public Step {
@@ -218,12 +250,22 @@ class LoadStep final : public Step {
           kCheckpoint,
           how_to_fix(context.step_number)));
     }
-    if (fs::is_regular_file(file_ / kCheckpoint, error) && run_status(file_) != "completed") {
+    const std::string status = fs::is_regular_file(file_ / kCheckpoint, error)
+        ? run_status(file_)
+        : std::string("completed");
+    if (status == "" || status == "unknown") {
       spdlog::warn(
-          "step {} (load): the run '{}' did not complete, so its checkpoint is the model after "
-          "its last complete epoch",
+          "step {} (load): the run '{}' has no readable status in a manifest.json, so whether "
+          "it completed is not known",
           context.step_number,
           file_.string());
+    } else if (status != "completed") {
+      spdlog::warn(
+          "step {} (load): the run '{}' did not complete (status '{}'), so its checkpoint is the "
+          "model after its last complete epoch",
+          context.step_number,
+          file_.string(),
+          status);
     }
     if (!choice.passed_over.empty()) {
       std::vector<std::string> names;

@@ -20,16 +20,19 @@ struct CheckpointChoice {
 };
 
 /// Resolves `file`: a checkpoint file, a run folder, or a folder of run folders. In a folder of
-/// runs it takes the newest completed run with a checkpoint that was trained on `data_source`
-/// with no changed settings, so that a control run of the scenario is not analysed in place of
-/// its own model. When no run there qualifies, it takes the newest.
+/// runs it takes the newest completed run with a checkpoint, no changed settings and a resolved
+/// scenario that reads `data_source`. A control run of the scenario is thus not analysed in
+/// place of its own model. Newest means the latest `started` time in the manifest, then the
+/// greatest folder name. When no run there qualifies, it takes the newest.
 CheckpointChoice find_checkpoint(const std::filesystem::path& file, const std::string& data_source);
 
 /// Returns the changes to its scenario file that the manifest of the run folder `run` records
 /// and that change what the model learns. These are the `overrides` assignments, except those
 /// that set where the data is read or how the run computes (`data.dir`, `data.file`,
-/// `data.source`, `scenario.threads`, `scenario.device`), then each of the `removed_keys` as
-/// "KEY (removed)".
+/// `data.source`, `scenario.seed`, `scenario.threads`, `scenario.device`), then each of the
+/// `removed_keys` as "KEY (removed)". A list that is not an array of strings gives "overrides
+/// (unreadable)" or "removed_keys (unreadable)". A manifest without the lists, as written before
+/// genmem recorded them, gives no changes.
 std::vector<std::string> changed_settings(const std::filesystem::path& run);
 
 }  // namespace genmem
