@@ -221,6 +221,11 @@ RunOutcome run_scenario(const RunOptions& options) {
       fmt::format("{}", fmt::join(data.train.images.sizes().slice(1), "x")));
   LoadedModels models = create_models(scenario, options.overrides);
   check_images_fit_neocortex(scenario, models.neocortex.get());
+  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+    if (const auto& preflight = find_step_kind(scenario.steps[i].kind)->preflight; preflight) {
+      preflight(scenario, i);
+    }
+  }
 
   const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
   // The resolved scenario names the data folder actually read, so it runs from any folder.

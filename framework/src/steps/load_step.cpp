@@ -207,49 +207,74 @@ std::string describe_unfinished_runs(const fs::path& folder) {
   return fmt::format("{} run{} ({})", runs, runs == 1 ? "" : "s", fmt::join(parts, ", "));
 }
 
+// Returns the end of a load step's error message: how to make the model that step `step_number`
+// loads from `file`, or where else to point the step. A scenario's runs go to runs/<its name>, so
+// `file` of that form names the scenario to run.
+std::string how_to_fix(const fs::path& file, std::size_t step_number) {
+  const fs::path folder = file.filename().empty() ? file.parent_path() : file;
+  const std::string scenario = folder.parent_path().filename() == "runs"
+      ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
+      : std::string();
+  return fmt::format(
+      "run the scenario that trains the model to its end first{}, or set steps.{}.file to a "
+      "run folder or checkpoint",
+      scenario,
+      step_number);
+}
+
+// Finds the checkpoint that step `step_number` of `scenario` loads from `file`. Throws
+// ConfigError when there is none.
+CheckpointChoice resolve_checkpoint(
+    const Scenario& scenario, std::size_t step_number, const fs::path& file) {
+  std::error_code error;
+  if (!fs::exists(file, error)) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' step {} (load): '{}' not found (relative paths start at the working "
+        "directory, '{}'); {}",
+        scenario.file.string(),
+        step_number,
+        file.string(),
+        fs::current_path(error).string(),
+        how_to_fix(file, step_number)));
+  }
+  CheckpointChoice choice = find_checkpoint(file, scenario.data.get_string("source"));
+  const std::string unfinished = choice.checkpoint.empty() && fs::is_directory(file, error)
+      ? describe_unfinished_runs(file)
+      : std::string();
+  if (!unfinished.empty()) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; {}",
+        scenario.file.string(),
+        step_number,
+        file.string(),
+        unfinished,
+        kCheckpoint,
+        how_to_fix(file, step_number)));
+  }
+  if (choice.checkpoint.empty()) {
+    throw ConfigError(fmt::format(
+        "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
+        "folder of such runs; {}",
+        scenario.file.string(),
+        step_number,
+        file.string(),
+        kCheckpoint,
+        how_to_fix(file, step_number)));
+  }
+  return choice;
+}
+
 class LoadStep final : public Step {
  public:
   explicit LoadStep(const Parameters& parameters) : file_(parameters.get_string("file")) {}
 
   void run(RunContext& context) override {
     GenerativeModel& model = require_neocortex(context, "load");
-    std::error_code error;
-    if (!fs::exists(file_, error)) {
-      throw ConfigError(fmt::format(
-          "scenario '{}' step {} (load): '{}' not found (relative paths start at the working "
-          "directory, '{}'); {}",
-          context.scenario.file.string(),
-          context.step_number,
-          file_.string(),
-          fs::current_path(error).string(),
-          how_to_fix(context.step_number)));
-    }
     const std::string data_source = context.scenario.data.get_string("source");
-    const CheckpointChoice choice = find_checkpoint(file_, data_source);
+    const CheckpointChoice choice =
+        resolve_checkpoint(context.scenario, context.step_number, file_);
     const fs::path& checkpoint = choice.checkpoint;
-    const std::string unfinished = checkpoint.empty() && fs::is_directory(file_, error)
-        ? describe_unfinished_runs(file_)
-        : std::string();
-    if (!unfinished.empty()) {
-      throw ConfigError(fmt::format(
-          "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; {}",
-          context.scenario.file.string(),
-          context.step_number,
-          file_.string(),
-          unfinished,
-          kCheckpoint,
-          how_to_fix(context.step_number)));
-    }
-    if (checkpoint.empty()) {
-      throw ConfigError(fmt::format(
-          "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
-          "folder of such runs; {}",
-          context.scenario.file.string(),
-          context.step_number,
-          file_.string(),
-          kCheckpoint,
-          how_to_fix(context.step_number)));
-    }
+    std::error_code error;
     const std::string status = fs::is_regular_file(file_ / kCheckpoint, error)
         ? run_status(file_)
         : std::string("completed");
@@ -306,21 +331,6 @@ class LoadStep final : public Step {
   }
 
  private:
-  // Returns the end of an error message: how to make the model this step loads, or where else
-  // to point the step. A scenario's runs go to runs/<its name>, so `file` of that form names the
-  // scenario to run.
-  std::string how_to_fix(std::size_t step_number) const {
-    const fs::path folder = file_.filename().empty() ? file_.parent_path() : file_;
-    const std::string scenario = folder.parent_path().filename() == "runs"
-        ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
-        : std::string();
-    return fmt::format(
-        "run the scenario that trains the model to its end first{}, or set steps.{}.file to a "
-        "run folder or checkpoint",
-        scenario,
-        step_number);
-  }
-
   fs::path file_;
 };
 
@@ -346,6 +356,11 @@ StepKind load_step_kind() {
           return "has no file; set file to a checkpoint or a run folder";
         }
         return "";
+      },
+      {},
+      [](const Scenario& scenario, std::size_t index) {
+        resolve_checkpoint(
+            scenario, index + 1, scenario.steps[index].parameters.get_string("file"));
       },
   };
 }

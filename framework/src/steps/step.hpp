@@ -39,6 +39,10 @@ struct StepKind {
   std::function<std::string(const Scenario&, std::size_t index)> check;
   /// Captions of the figures the step writes, in the order a report shows them.
   std::vector<FigureCaption> figures = {};
+  /// Checks step `index` (counting from 0) against what lies outside the scenario, such as the
+  /// files it reads, before a run creates its folder. Throws ConfigError. Empty when the step
+  /// reads nothing outside the scenario.
+  std::function<void(const Scenario&, std::size_t index)> preflight = {};
 };
 
 /// Returns whether a step of kind `kind` comes before step `index`.
