@@ -103,6 +103,16 @@ TEST(Cli, OutOfRangeOptionValuesAreUsageErrors) {
   EXPECT_THAT(seeds.err, HasSubstr("--seeds must be at least 1 (got 0)"));
 }
 
+TEST(Cli, SetWithoutKeyIsUsageError) {
+  const Result result = run_genmem("run " + kTiny.string() + " --set foo");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(
+      last_line(result.err), HasSubstr("genmem run: --set 'foo': expected key=value, for example"));
+  const Result validate = run_genmem("validate " + kTiny.string() + " --set =3");
+  EXPECT_EQ(validate.exit_code, 2);
+  EXPECT_THAT(last_line(validate.err), HasSubstr("--set '=3': expected key=value"));
+}
+
 TEST(Cli, OptionWithoutValueIsNamed) {
   const Result result = run_genmem("compare " + kTiny.string() + " --metric --output /tmp/x");
   EXPECT_EQ(result.exit_code, 2);

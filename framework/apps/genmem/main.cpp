@@ -100,9 +100,19 @@ void add_scenario_options(
     po::options_description& options,
     std::string& scenario,
     std::vector<std::string>& assignments) {
+  // A --set without a key and "=" is a malformed command line, so a usage error (exit status 2).
+  const auto check_assignments = [](const std::vector<std::string>& values) {
+    for (const std::string& value : values) {
+      const auto equals = value.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        throw po::error(fmt::format(
+            "--set '{}': expected key=value, for example --set models.hippocampus.beta=50", value));
+      }
+    }
+  };
   options.add_options()("scenario", po::value(&scenario), "scenario file (TOML)")(
       "set",
-      po::value(&assignments)->composing(),
+      po::value(&assignments)->composing()->notifier(check_assignments),
       "override a scenario key, for example --set models.hippocampus.beta=50; repeatable");
 }
 
