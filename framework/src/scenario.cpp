@@ -249,12 +249,8 @@ std::string require_string(
 
 // Applies one `--set key=value`; `steps.N.key` addresses the N-th step, counting from 1.
 void apply_assignment(toml::table& root, const std::string& assignment) {
+  check_assignment_syntax(assignment);
   const auto equals = assignment.find('=');
-  if (equals == std::string::npos || equals == 0) {
-    throw ConfigError(fmt::format(
-        "--set '{}': expected key=value, for example --set models.hippocampus.beta=50",
-        assignment));
-  }
   const std::string key_path = assignment.substr(0, equals);
   const std::string text = assignment.substr(equals + 1);
 
@@ -653,6 +649,15 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
   }
   const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
   return best_distance <= limit ? best : "";
+}
+
+void check_assignment_syntax(const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw ConfigError(fmt::format(
+        "--set '{}': expected key=value, for example --set models.hippocampus.beta=50",
+        assignment));
+  }
 }
 
 std::vector<fs::path> scenario_plugin_search_path(

@@ -89,6 +89,10 @@ std::string format_scenario(const Scenario& scenario);
 /// close enough to be a plausible misspelling.
 std::string closest_name(const std::string& name, const std::vector<std::string>& candidates);
 
+/// Checks that `assignment`, the value of one `--set`, has the form key=value. Throws ConfigError
+/// naming it otherwise.
+void check_assignment_syntax(const std::string& assignment);
+
 /// Returns the plugin search path for a scenario: command line, environment, scenario, build
 /// tree and install prefix.
 std::vector<std::filesystem::path> scenario_plugin_search_path(

@@ -100,13 +100,13 @@ void add_scenario_options(
     po::options_description& options,
     std::string& scenario,
     std::vector<std::string>& assignments) {
-  // A --set without a key and "=" is a malformed command line, so a usage error (exit status 2).
+  // A --set that is not key=value is a malformed command line, so a usage error (exit status 2).
   const auto check_assignments = [](const std::vector<std::string>& values) {
     for (const std::string& value : values) {
-      const auto equals = value.find('=');
-      if (equals == std::string::npos || equals == 0) {
-        throw po::error(fmt::format(
-            "--set '{}': expected key=value, for example --set models.hippocampus.beta=50", value));
+      try {
+        genmem::check_assignment_syntax(value);
+      } catch (const genmem::ConfigError& error) {
+        throw po::error(error.what());
       }
     }
   };

@@ -9,7 +9,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -143,35 +142,22 @@ CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_s
   if (fs::is_regular_file(file / kCheckpoint, error)) {
     return describe_run(file, file / kCheckpoint);
   }
-  std::vector<fs::path> runs;
+  // The completed runs with a checkpoint, newest first: by the start time in the manifest (UTC,
+  // so it sorts as text), then by folder name, which is the start time for folders genmem names.
+  std::vector<std::pair<std::string, fs::path>> runs;
   for (const auto& entry : fs::directory_iterator(file, error)) {
     if (entry.is_directory(error) && completed_run_with_checkpoint(entry.path())) {
-      runs.push_back(entry.path());
+      const nlohmann::json manifest = read_manifest(entry.path());
+      const bool has_start = manifest.contains("started") && manifest["started"].is_string();
+      runs.emplace_back(has_start ? manifest["started"].get<std::string>() : "", entry.path());
     }
   }
   if (runs.empty()) {
     return {};
   }
-  // Newest first by the start time in the manifest (UTC, so it sorts as text), then by folder
-  // name, which is the UTC start time for folders that genmem named.
-  const auto started = [](const fs::path& run) {
-    const nlohmann::json manifest = read_manifest(run);
-    return manifest.contains("started") && manifest["started"].is_string()
-        ? manifest["started"].get<std::string>()
-        : std::string();
-  };
-  std::vector<std::pair<std::string, fs::path>> by_start;
-  for (const fs::path& run : runs) {
-    by_start.emplace_back(started(run), run);
-  }
-  std::sort(by_start.begin(), by_start.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first, a.second) > std::tie(b.first, b.second);
-  });
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    runs[i] = by_start[i].second;
-  }
+  std::sort(runs.rbegin(), runs.rend());
   std::vector<fs::path> passed_over;
-  for (const fs::path& run : runs) {
+  for (const auto& [started, run] : runs) {
     CheckpointChoice choice = describe_run(run, run / kCheckpoint);
     if (choice.changed_settings.empty() && choice.data_source == data_source) {
       choice.passed_over = std::move(passed_over);
@@ -179,7 +165,8 @@ CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_s
     }
     passed_over.push_back(run);
   }
-  return describe_run(runs.front(), runs.front() / kCheckpoint);
+  const fs::path& newest = runs.front().second;
+  return describe_run(newest, newest / kCheckpoint);
 }
 
 namespace {
@@ -207,19 +194,27 @@ std::string describe_unfinished_runs(const fs::path& folder) {
   return fmt::format("{} run{} ({})", runs, runs == 1 ? "" : "s", fmt::join(parts, ", "));
 }
 
-// Returns the end of a load step's error message: how to make the model that step `step_number`
-// loads from `file`, or where else to point the step. A scenario's runs go to runs/<its name>, so
-// `file` of that form names the scenario to run.
-std::string how_to_fix(const fs::path& file, std::size_t step_number) {
+// Returns the error of step `step_number` of `scenario` that `file` has `problem`, ending with
+// how to make the model the step loads or where else to point it. A scenario's runs go to
+// runs/<its name>, so `file` of that form names the scenario to run.
+ConfigError load_error(
+    const Scenario& scenario,
+    std::size_t step_number,
+    const fs::path& file,
+    const std::string& problem) {
   const fs::path folder = file.filename().empty() ? file.parent_path() : file;
-  const std::string scenario = folder.parent_path().filename() == "runs"
+  const std::string producer = folder.parent_path().filename() == "runs"
       ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
       : std::string();
-  return fmt::format(
-      "run the scenario that trains the model to its end first{}, or set steps.{}.file to a "
-      "run folder or checkpoint",
-      scenario,
-      step_number);
+  return ConfigError(fmt::format(
+      "scenario '{}' step {} (load): '{}' {}; run the scenario that trains the model to its end "
+      "first{}, or set steps.{}.file to a run folder or checkpoint",
+      scenario.file.string(),
+      step_number,
+      file.string(),
+      problem,
+      producer,
+      step_number));
 }
 
 // Finds the checkpoint that step `step_number` of `scenario` loads from `file`. Throws
@@ -228,38 +223,32 @@ CheckpointChoice resolve_checkpoint(
     const Scenario& scenario, std::size_t step_number, const fs::path& file) {
   std::error_code error;
   if (!fs::exists(file, error)) {
-    throw ConfigError(fmt::format(
-        "scenario '{}' step {} (load): '{}' not found (relative paths start at the working "
-        "directory, '{}'); {}",
-        scenario.file.string(),
+    throw load_error(
+        scenario,
         step_number,
-        file.string(),
-        fs::current_path(error).string(),
-        how_to_fix(file, step_number)));
+        file,
+        fmt::format(
+            "not found (relative paths start at the working directory, '{}')",
+            fs::current_path(error).string()));
   }
   CheckpointChoice choice = find_checkpoint(file, scenario.data.get_string("source"));
   const std::string unfinished = choice.checkpoint.empty() && fs::is_directory(file, error)
       ? describe_unfinished_runs(file)
       : std::string();
   if (!unfinished.empty()) {
-    throw ConfigError(fmt::format(
-        "scenario '{}' step {} (load): '{}' contains {}, but none completed with {}; {}",
-        scenario.file.string(),
+    throw load_error(
+        scenario,
         step_number,
-        file.string(),
-        unfinished,
-        kCheckpoint,
-        how_to_fix(file, step_number)));
+        file,
+        fmt::format("contains {}, but none completed with {}", unfinished, kCheckpoint));
   }
   if (choice.checkpoint.empty()) {
-    throw ConfigError(fmt::format(
-        "scenario '{}' step {} (load): '{}' is not a checkpoint, a run folder with {}, or a "
-        "folder of such runs; {}",
-        scenario.file.string(),
+    throw load_error(
+        scenario,
         step_number,
-        file.string(),
-        kCheckpoint,
-        how_to_fix(file, step_number)));
+        file,
+        fmt::format(
+            "is not a checkpoint, a run folder with {}, or a folder of such runs", kCheckpoint));
   }
   return choice;
 }
