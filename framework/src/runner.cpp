@@ -75,9 +75,9 @@ nlohmann::json base_manifest(
       {"libtorch_version", TORCH_VERSION},
       {"compiler", GENMEM_COMPILER},
       {"seed", scenario.seed},
-      // The --set assignments and the keys a comparison removed, so that a run with changed
-      // settings is told apart from a run of the scenario file as written (the load step
-      // prefers the latter). --seed and --threads show in `seed` and `threads`.
+      // The --set assignments and the keys a comparison removed, which distinguish a run with
+      // changed settings from a run of the scenario file as written (the load step prefers the
+      // latter). --seed and --threads are recorded in `seed` and `threads`.
       {"overrides", overrides.assignments},
       {"removed_keys", overrides.removals},
       {"threads", scenario.threads},

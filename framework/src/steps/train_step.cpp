@@ -214,7 +214,8 @@ class TrainStep final : public Step {
     }
     if (source_ == "nearest_memories") {
       if (!context.replayed_memory.defined()) {
-        // Scenario validation puts a replay step, which sees this step, before it.
+        // Validation requires a replay step before this one, and that step keeps the patterns
+        // for it, so this is reached only through a bug.
         throw std::logic_error(fmt::format(
             "scenario '{}' step {} (train): the last replay step kept no stored patterns, because "
             "it found no later train step with on = \"nearest_memories\"; report this as a bug",
