@@ -700,6 +700,15 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       last_line(unfinished.err),
       HasSubstr("empty-runs' contains 1 run (interrupted), but none completed with "
                 "checkpoints/neocortex.pt"));
+
+  // Runs that share a status are counted, not listed one by one.
+  for (const char* run : {"20260102T000000Z", "20260103T000000Z"}) {
+    fs::create_directories(dir / "empty-runs" / run);
+    write_text(dir / "empty-runs" / run / "manifest.json", R"({"status": "failed"})");
+  }
+  const Result counted = run_loading(dir / "empty-runs", dir / "run4");
+  EXPECT_EQ(counted.exit_code, 1);
+  EXPECT_THAT(last_line(counted.err), HasSubstr("contains 3 runs (2 failed, interrupted)"));
 }
 
 }  // namespace
