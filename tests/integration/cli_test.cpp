@@ -603,6 +603,16 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   ASSERT_EQ(zooms.size(), 5U);
   // Beyond any bias of the measure itself: the object shrinks more at 120% than at 100%.
   EXPECT_LT(zooms[4]["mean"].get<double>(), zooms[2]["mean"].get<double>()) << boundary.dump();
+  // Cropping enlarges the object and padding shrinks it, so the zoomed inputs' heights rise
+  // with the zoom level.
+  for (std::size_t level = 1; level < zooms.size(); ++level) {
+    EXPECT_GT(
+        zooms[level]["input_height_mean"].get<double>(),
+        zooms[level - 1]["input_height_mean"].get<double>())
+        << boundary.dump();
+  }
+  const std::string rows = read_text(dir / "boundary-extension/boundary_extension.csv");
+  EXPECT_EQ(rows.substr(0, rows.find('\n')), "item,scale,zoom,input_height,output_height,change");
   // The same with the object's height found by its hue instead of by k-means segments.
   const fs::path by_hue = dir / "boundary-by-hue";
   const Result hue_run = run_genmem(

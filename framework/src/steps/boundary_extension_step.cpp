@@ -173,7 +173,16 @@ class BoundaryExtensionStep final : public Step {
     BarSeries bars{"change in object height", {}, {}};
     BoxSeries boxes{"change in object height", {}};
     nlohmann::json levels = nlohmann::json::array();
-    std::string csv = "item,zoom,input_height,output_height,change\n";
+    // The scale factor of each scene, where the source gives it, so that changes can be split by
+    // the object's size in the unzoomed scene.
+    std::vector<std::string> scales(static_cast<std::size_t>(n));
+    if (test.factors.count("scale") > 0) {
+      const at::Tensor scale = test.factors.at("scale").index_select(0, chosen);
+      for (std::int64_t i = 0; i < n; ++i) {
+        scales[static_cast<std::size_t>(i)] = std::to_string(scale[i].item<std::int64_t>());
+      }
+    }
+    std::string csv = "item,scale,zoom,input_height,output_height,change\n";
     std::vector<double> level_means;
     std::vector<double> zoom_values;
     double zoomed_in_sum = 0.0;
@@ -201,6 +210,8 @@ class BoundaryExtensionStep final : public Step {
       const at::Tensor outputs = model.decode(model.encode(noisy).mean);
 
       std::vector<double> changes;
+      double input_heights = 0.0;
+      double output_heights = 0.0;
       for (std::int64_t i = 0; i < n; ++i) {
         // k-means starts are seeded per image, so every run segments the same image alike.
         const std::uint64_t seed = static_cast<std::uint64_t>(context.scenario.seed) * 1000003U
@@ -216,7 +227,16 @@ class BoundaryExtensionStep final : public Step {
             ? 0.0
             : static_cast<double>(output_height - input_height) / input_height;
         changes.push_back(change);
-        csv += fmt::format("{},{},{},{},{:.6g}\n", i, zoom, input_height, output_height, change);
+        input_heights += input_height;
+        output_heights += output_height;
+        csv += fmt::format(
+            "{},{},{},{},{},{:.6g}\n",
+            i,
+            scales[static_cast<std::size_t>(i)],
+            zoom,
+            input_height,
+            output_height,
+            change);
         progress.advance(1);
       }
       if (examples_ > 0) {
@@ -237,6 +257,8 @@ class BoundaryExtensionStep final : public Step {
           {"median", box.median},
           {"q3", box.q3},
           {"p90", box.whisker_high},
+          {"input_height_mean", input_heights / static_cast<double>(n)},
+          {"output_height_mean", output_heights / static_cast<double>(n)},
       });
       categories.push_back(std::to_string(zoom));
       bars.values.push_back(mean);
