@@ -22,6 +22,7 @@
 #include "progress.hpp"
 #include "steps/run_context.hpp"
 #include "steps/step.hpp"
+#include "steps/zoom.hpp"
 
 namespace genmem {
 namespace {
@@ -46,31 +47,6 @@ cv::Mat to_mat(const at::Tensor& image) {
 at::Tensor to_tensor(const cv::Mat& mat) {
   const at::Tensor bytes = at::from_blob(mat.data, {mat.rows, mat.cols, 3}, at::kByte).clone();
   return bytes.permute({2, 0, 1}).to(at::kFloat).div_(255.0).contiguous();
-}
-
-// The border, in pixels, that zooms a `size`-pixel image to `zoom` percent, as the original
-// computed it: |int(half / (zoom / 100) - half)|.
-int zoom_border(std::int64_t zoom, int size) {
-  const double half = size / 2.0;
-  return std::abs(static_cast<int>(half / (static_cast<double>(zoom) / 100.0) - half));
-}
-
-// Zooms out below 100 (pads with the edge pixels, then shrinks) and in above 100 (crops, then
-// enlarges), both with bicubic resampling back to the original size.
-cv::Mat zoom_image(const cv::Mat& image, std::int64_t zoom) {
-  const int border = zoom_border(zoom, image.cols);
-  if (border == 0) {
-    return image.clone();
-  }
-  cv::Mat framed;
-  if (zoom < 100) {
-    cv::copyMakeBorder(image, framed, border, border, border, border, cv::BORDER_REPLICATE);
-  } else {
-    framed = image(cv::Rect(border, border, image.cols - 2 * border, image.rows - 2 * border));
-  }
-  cv::Mat resized;
-  cv::resize(framed, resized, image.size(), 0, 0, cv::INTER_CUBIC);
-  return resized;
 }
 
 // Rows of the image, as fractions of its height, where the object's body lies.
@@ -149,7 +125,8 @@ class BoundaryExtensionStep final : public Step {
         distinct_hues_(parameters.get_bool("distinct_hues")),
         examples_(parameters.get_int("examples")),
         window_{parameters.get_float("object_rows_from"), parameters.get_float("object_rows_to")},
-        by_hue_(parameters.get_string("measure") == "object_hue") {}
+        by_hue_(parameters.get_string("measure") == "object_hue"),
+        centre_row_(parameters.get_float("zoom_centre_row")) {}
 
   void run(RunContext& context) override {
     at::NoGradGuard no_grad;
@@ -198,7 +175,7 @@ class BoundaryExtensionStep final : public Step {
       std::vector<cv::Mat> zoomed;
       std::vector<at::Tensor> zoomed_tensors;
       for (const cv::Mat& scene : scenes) {
-        zoomed.push_back(zoom_image(scene, zoom));
+        zoomed.push_back(zoom_image(scene, zoom, centre_row_));
         zoomed_tensors.push_back(to_tensor(zoomed.back()));
       }
       const at::Tensor inputs = at::stack(zoomed_tensors);
@@ -396,9 +373,33 @@ class BoundaryExtensionStep final : public Step {
   std::int64_t examples_;
   RowWindow window_;
   bool by_hue_;
+  double centre_row_;
 };
 
 }  // namespace
+
+int zoom_border(std::int64_t zoom, int size) {
+  const double half = size / 2.0;
+  return std::abs(static_cast<int>(half / (static_cast<double>(zoom) / 100.0) - half));
+}
+
+cv::Mat zoom_image(const cv::Mat& image, std::int64_t zoom, double centre_row) {
+  const int border = zoom_border(zoom, image.cols);
+  if (border == 0) {
+    return image.clone();
+  }
+  const auto top = static_cast<int>(std::lround(2.0 * border * centre_row));
+  const int bottom = 2 * border - top;
+  cv::Mat framed;
+  if (zoom < 100) {
+    cv::copyMakeBorder(image, framed, top, bottom, border, border, cv::BORDER_REPLICATE);
+  } else {
+    framed = image(cv::Rect(border, top, image.cols - 2 * border, image.rows - 2 * border));
+  }
+  cv::Mat resized;
+  cv::resize(framed, resized, image.size(), 0, 0, cv::INTER_CUBIC);
+  return resized;
+}
 
 StepKind boundary_extension_step_kind() {
   StepKind kind{
@@ -414,6 +415,14 @@ StepKind boundary_extension_step_kind() {
               200,
               "Zoom levels; below 100 zooms out (edge padding), above 100 zooms in (cropping)",
               "percent"),
+          float_parameter(
+              "zoom_centre_row",
+              0.5,
+              0.0,
+              1.0,
+              "Row, as a fraction of the image height, that stays in place when a view is "
+              "zoomed. 0.5, as in the original, zooms about the middle row. 0.75 keeps a "
+              "Shapes3D object's lowest pixels near their row in unzoomed scenes"),
           float_parameter(
               "noise", 0.1, 0.0, 1.0, "Fraction of input values set to 0 before reconstruction"),
           int_parameter("clusters", 5, 2, 32, "k-means colour segments used to find the object"),
