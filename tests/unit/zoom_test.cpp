@@ -42,7 +42,7 @@ TEST(Zoom, MiddleCentreKeepsMiddleRow) {
   for (const std::int64_t zoom : {80, 120}) {
     const cv::Mat zoomed = zoom_image(image, zoom, 0.5);
     ASSERT_EQ(zoomed.size(), image.size());
-    // Row 32 of the zoomed image samples near row 32 of the original (value 64) at either zoom.
+    // Row 32 of the zoomed image samples near row 32 of the input image (value 64) at either zoom.
     EXPECT_NEAR(row_value(zoomed, 32), 64.0, 2.0) << "zoom " << zoom;
   }
   // Cropping 5 rows from each side enlarges by 64/54: the top row samples near row 5.
@@ -51,8 +51,8 @@ TEST(Zoom, MiddleCentreKeepsMiddleRow) {
 
 TEST(Zoom, BottomCentreKeepsBottomRow) {
   const cv::Mat image = row_ramp();
-  // With the bottom row fixed, zooming in crops only from the top (10 rows at 120%) and zooming
-  // out pads only at the top, so the last row keeps its value and the first one changes.
+  // With the bottom row fixed, zooming in moves row 10 to the top (10 rows cropped at 120%), and
+  // zooming out fills the top rows with copies of row 0. The last row keeps its value.
   const cv::Mat zoomed_in = zoom_image(image, 120, 1.0);
   EXPECT_NEAR(row_value(zoomed_in, 63), 126.0, 1.0);
   EXPECT_NEAR(row_value(zoomed_in, 0), 20.0, 3.0);
@@ -68,6 +68,18 @@ TEST(Zoom, ThreeQuarterCentreKeepsRow48) {
   const cv::Mat image = row_ramp();
   for (const std::int64_t zoom : {80, 90, 110, 120}) {
     EXPECT_NEAR(row_value(zoom_image(image, zoom, 0.75), 48), 96.0, 2.0) << "zoom " << zoom;
+  }
+}
+
+TEST(Zoom, ExtremesKeepSizeAndEdgeRows) {
+  const cv::Mat image = row_ramp();
+  for (const std::int64_t zoom : {50, 200}) {
+    const cv::Mat top_fixed = zoom_image(image, zoom, 0.0);
+    ASSERT_EQ(top_fixed.size(), image.size()) << "zoom " << zoom;
+    EXPECT_NEAR(row_value(top_fixed, 0), 0.0, 1.0) << "zoom " << zoom;
+    const cv::Mat bottom_fixed = zoom_image(image, zoom, 1.0);
+    ASSERT_EQ(bottom_fixed.size(), image.size()) << "zoom " << zoom;
+    EXPECT_NEAR(row_value(bottom_fixed, 63), 126.0, 1.0) << "zoom " << zoom;
   }
 }
 

@@ -150,8 +150,8 @@ class BoundaryExtensionStep final : public Step {
     BarSeries bars{"change in object height", {}, {}};
     BoxSeries boxes{"change in object height", {}};
     nlohmann::json levels = nlohmann::json::array();
-    // The scale factor of each scene, where the source gives it, so that changes can be split by
-    // the object's size in the unzoomed scene.
+    // The scale index (0 to 7) of each scene, or "" where the source gives none, so that changes
+    // can be split by the object's size in the unzoomed scene.
     std::vector<std::string> scales(static_cast<std::size_t>(n));
     if (test.factors.count("scale") > 0) {
       const at::Tensor scale = test.factors.at("scale").index_select(0, chosen);
