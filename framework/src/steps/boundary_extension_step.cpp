@@ -421,8 +421,9 @@ StepKind boundary_extension_step_kind() {
               0.0,
               1.0,
               "Row, as a fraction of the image height, that stays in place when a view is "
-              "zoomed. 0.5, as in the original, zooms about the middle row. 0.75 keeps a "
-              "Shapes3D object's lowest pixels near their row in unzoomed scenes"),
+              "zoomed, to within a pixel. 0.5, as in the original, zooms about the middle row. "
+              "0.75 keeps the lowest pixels of the objects of rendered Shapes3D scenes near "
+              "their row"),
           float_parameter(
               "noise", 0.1, 0.0, 1.0, "Fraction of input values set to 0 before reconstruction"),
           int_parameter("clusters", 5, 2, 32, "k-means colour segments used to find the object"),
