@@ -2,7 +2,7 @@
 // neocortex from a noisy copy, and the object's height in the reconstruction is compared with its
 // height in the zoomed scene. If reconstructions drift toward the typical view, zoomed-in views
 // come back with a smaller object and zoomed-out views with a larger one. The original's VAE
-// showed both; the replay-trained VAEs of genmem so far show only the first.
+// showed both, but genmem's replay-trained VAEs show only the first.
 
 #include <algorithm>
 #include <cmath>
