@@ -611,8 +611,8 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
         zooms[level - 1]["input_height_mean"].get<double>())
         << boundary.dump();
   }
-  const std::string rows = read_text(dir / "boundary-extension/boundary_extension.csv");
-  EXPECT_EQ(rows.substr(0, rows.find('\n')), "item,scale,zoom,input_height,output_height,change");
+  const std::string csv = read_text(dir / "boundary-extension/boundary_extension.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "item,scale,zoom,input_height,output_height,change");
   // The same with the object's height found by its hue instead of by k-means segments.
   const fs::path by_hue = dir / "boundary-by-hue";
   const Result hue_run = run_genmem(

@@ -45,7 +45,7 @@ TEST(Zoom, MiddleCentreKeepsMiddleRow) {
     // Row 32 of the zoomed image samples near row 32 of the input image (value 64) at either zoom.
     EXPECT_NEAR(row_value(zoomed, 32), 64.0, 2.0) << "zoom " << zoom;
   }
-  // Cropping 5 rows from each side enlarges by 64/54: the top row samples near row 5.
+  // Cropping 5 rows from each side enlarges by 64/54, so the top row samples near row 5.
   EXPECT_NEAR(row_value(zoom_image(image, 120, 0.5), 0), 10.0, 3.0);
 }
 
@@ -59,7 +59,7 @@ TEST(Zoom, BottomCentreKeepsBottomRow) {
   const cv::Mat zoomed_out = zoom_image(image, 80, 1.0);
   EXPECT_NEAR(row_value(zoomed_out, 63), 126.0, 1.0);
   EXPECT_EQ(row_value(zoomed_out, 0), 0.0);
-  // Rows padded at the top repeat the first row: the top 16 of 80 rows become the top 12.8.
+  // The 16 rows padded at the top repeat row 0 and shrink into the top 12.8 rows.
   EXPECT_EQ(row_value(zoomed_out, 10), 0.0);
   EXPECT_GT(row_value(zoomed_out, 20), 0.0);
 }
