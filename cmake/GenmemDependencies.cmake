@@ -10,6 +10,10 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 
+# libzip checks the CRC-32 of each entry of a model file, which LibTorch's reader skips.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+
 find_path(LIBSVM_INCLUDE_DIR svm.h PATH_SUFFIXES libsvm REQUIRED)
 find_library(LIBSVM_LIBRARY svm REQUIRED)
 add_library(genmem_libsvm INTERFACE)

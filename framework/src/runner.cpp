@@ -42,14 +42,18 @@ struct LoadedModels {
   nlohmann::json manifest = nlohmann::json::array();
 };
 
-LoadedModels create_models(const Scenario& scenario, const ScenarioOverrides& overrides) {
+// Loads the scenario's plugins and creates its models, logging each plugin when `announce`.
+LoadedModels create_models(
+    const Scenario& scenario, const ScenarioOverrides& overrides, bool announce = true) {
   PluginLoader loader(scenario_plugin_search_path(scenario, overrides));
   LoadedModels models;
   for (const auto& [role, spec] : scenario.models) {
     const LoadedPlugin& plugin = loader.load(spec.plugin);
     PluginContext context{
         spec.parameters, scenario.device, static_cast<std::uint64_t>(scenario.seed)};
-    spdlog::info("{}: {} {} from {}", role, plugin.name, plugin.version, plugin.path.string());
+    if (announce) {
+      spdlog::info("{}: {} {} from {}", role, plugin.name, plugin.version, plugin.path.string());
+    }
     if (role == kHippocampus) {
       models.hippocampus = create_memory(plugin, context);
       models.hippocampus_plugin = plugin.name + " " + plugin.version;
@@ -211,7 +215,18 @@ RunOutcome run_scenario(const RunOptions& options) {
       at::get_num_threads(),
       at::get_num_threads() == 1 ? "" : "s");
 
-  // Inputs are checked before the run folder exists, so bad input leaves nothing behind.
+  // Inputs are checked before the run folder exists, so bad input leaves nothing behind. The
+  // steps' own checks come before the data, which can take a while to read or render.
+  LoadedModels models = create_models(scenario, options.overrides);
+  check_images_fit_neocortex(scenario, models.neocortex.get());
+  const PreflightContext preflight_context{[&] {
+    return create_models(scenario, options.overrides, /*announce=*/false).neocortex;
+  }};
+  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+    if (const auto& preflight = find_step_kind(scenario.steps[i].kind)->preflight; preflight) {
+      preflight(scenario, i, preflight_context);
+    }
+  }
   DataSplit data =
       load_data(scenario.data, scenario.file, static_cast<std::uint64_t>(scenario.seed));
   spdlog::info(
@@ -219,13 +234,6 @@ RunOutcome run_scenario(const RunOptions& options) {
       data.train.images.size(0),
       data.test.images.size(0),
       fmt::format("{}", fmt::join(data.train.images.sizes().slice(1), "x")));
-  LoadedModels models = create_models(scenario, options.overrides);
-  check_images_fit_neocortex(scenario, models.neocortex.get());
-  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
-    if (const auto& preflight = find_step_kind(scenario.steps[i].kind)->preflight; preflight) {
-      preflight(scenario, i);
-    }
-  }
 
   const RunFolder folder = RunFolder::create(options.runs_root, scenario.name, options.output_dir);
   // The resolved scenario names the data folder actually read, so it runs from any folder.

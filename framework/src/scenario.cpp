@@ -190,6 +190,23 @@ Parameters validate_table(
           expected_type(spec->type),
           got));
     }
+    // An array of integers takes no floats, as an integer takes none (`items = 100.0`).
+    if (const toml::array* array = node.as_array();
+        array && spec->type == ParameterType::kIntList) {
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        if (const auto* real = array->get(i)->as_floating_point()) {
+          std::ostringstream shown;
+          shown << *real;
+          throw ConfigError(fmt::format(
+              "{}: '{}' must be an array of integers (got an array whose element {} is the "
+              "number {}); write it without a decimal point",
+              locator.where(node),
+              key_path,
+              i,
+              shown.str()));
+        }
+      }
+    }
     const std::string problem = check_parameter_value(*spec, value);
     if (!problem.empty()) {
       throw ConfigError(fmt::format("{}: '{}' {}", locator.where(node), key_path, problem));

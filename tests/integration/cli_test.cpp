@@ -719,6 +719,49 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   const Result counted = run_loading(dir / "empty-runs", dir / "run4");
   EXPECT_EQ(counted.exit_code, 1);
   EXPECT_THAT(last_line(counted.err), HasSubstr("contains 3 runs (2 failed, interrupted)"));
+
+  // Completed runs without a checkpoint come from a scenario that trains nothing.
+  fs::create_directories(dir / "analysis-runs/20260101T000000Z");
+  write_text(dir / "analysis-runs/20260101T000000Z/manifest.json", R"({"status": "completed"})");
+  const Result analyses = run_loading(dir / "analysis-runs", dir / "run5");
+  EXPECT_EQ(analyses.exit_code, 1);
+  EXPECT_THAT(
+      last_line(analyses.err),
+      HasSubstr("contains 1 run (completed without a checkpoint), but none completed with "
+                "checkpoints/neocortex.pt; runs of a scenario without a train step save no "
+                "model; set steps.1.file to the runs of one with a train step"));
+
+  // A folder whose every run changed its settings: the runs are named, not loaded.
+  const fs::path changed = dir / "changed-runs/20260104T000000Z";
+  fs::create_directories(changed / "checkpoints");
+  write_text(
+      changed / "manifest.json",
+      R"({"status": "completed", "overrides": ["models.neocortex.epochs=2"]})");
+  write_text(changed / "scenario.toml", "[data]\nsource = 'shapes3d_rendered'\n");
+  write_text(changed / "checkpoints/neocortex.pt", "weights");
+  const Result only_changed = run_loading(dir / "changed-runs", dir / "run6");
+  EXPECT_EQ(only_changed.exit_code, 1);
+  EXPECT_THAT(
+      last_line(only_changed.err),
+      HasSubstr("changed-runs' has 1 completed run with checkpoints/neocortex.pt, but it was made "
+                "with changed settings or on another data source than 'shapes3d_rendered': "
+                "20260104T000000Z (models.neocortex.epochs=2); to analyse it, set steps.1.file "
+                "to its run folder"));
+
+  // A damaged checkpoint, here a zip archive cut short, stops the run before it creates its
+  // folder.
+  const fs::path damaged = dir / "damaged.pt";
+  write_text(damaged, std::string("PK\x03\x04", 4) + "cut short");
+  const Result damaged_run = run_loading(damaged, dir / "run7");
+  EXPECT_EQ(damaged_run.exit_code, 1);
+  EXPECT_THAT(
+      last_line(damaged_run.err),
+      HasSubstr(
+          "step 1 (load): plugin 'vae' failed in load: vae: model file '" + damaged.string()
+          + "' is damaged: it is not a complete zip archive"));
+  for (const char* output : {"run5", "run6", "run7"}) {
+    EXPECT_FALSE(fs::exists(dir / output)) << output;
+  }
 }
 
 }  // namespace

@@ -74,9 +74,9 @@ TEST(FindCheckpoint, PassesOverRunsWithChanges) {
   EXPECT_TRUE(on_real.passed_over.empty());
 }
 
-TEST(FindCheckpoint, NoSuitableRunTakesNewest) {
+TEST(FindCheckpoint, NoSuitableRunChoosesNone) {
   TempDir root;
-  make_run(
+  const fs::path oldest = make_run(
       root.path(),
       "20260101T000000Z",
       R"({"status": "completed", "overrides": ["data.train_items=10"]})");
@@ -86,12 +86,13 @@ TEST(FindCheckpoint, NoSuitableRunTakesNewest) {
       R"({"status": "completed", "overrides": ["steps.3.on=images", "data.dir=/data"],
           "removed_keys": ["models.hippocampus.beta"]})");
 
+  // Every run was passed over, newest first, and the caller names them rather than guessing.
   const CheckpointChoice choice = find_checkpoint(root.path(), kRendered);
-  EXPECT_EQ(choice.checkpoint, newest / "checkpoints/neocortex.pt");
+  EXPECT_TRUE(choice.checkpoint.empty());
+  EXPECT_THAT(choice.passed_over, ElementsAre(newest, oldest));
   EXPECT_THAT(
-      choice.changed_settings,
+      changed_settings(newest),
       ElementsAre("steps.3.on=images", "models.hippocampus.beta (removed)"));
-  EXPECT_TRUE(choice.passed_over.empty());
 }
 
 TEST(FindCheckpoint, NamedRunKeepsChanges) {

@@ -281,9 +281,15 @@ TEST(Scenario, IntegerArrayParameterRead) {
 }
 
 TEST(Scenario, ArrayParameterChecksElements) {
+  // A float is no integer, even when it has no fractional part, as for an integer scalar.
   EXPECT_THAT(
       config_error(with_few_shot("[10, 2.5]")),
-      HasSubstr("'steps.3.sizes' must hold only integers (got [10, 2.5])"));
+      HasSubstr("'steps.3.sizes' must be an array of integers (got an array whose element 1 is "
+                "the number 2.5); write it without a decimal point"));
+  EXPECT_THAT(
+      config_error(with_few_shot("[10, 20.0]")),
+      HasSubstr("'steps.3.sizes' must be an array of integers (got an array whose element 1 is "
+                "the number 20.0)"));
   EXPECT_THAT(
       config_error(with_few_shot("[10, 1]")),
       HasSubstr("has an element that must be at least 2 (got 1)"));
@@ -313,6 +319,25 @@ TEST(Scenario, SweepThresholdsMustRise) {
   const std::string text =
       std::string(kValid) + "\n[[steps]]\nrun = \"extended_recall\"\nthresholds = [0.2, 0.1]\n";
   EXPECT_THAT(config_error(text), HasSubstr("needs thresholds in rising order without repeats"));
+}
+
+TEST(Scenario, WhiteSquaresFitTheImages) {
+  // MNIST digits are 28x28; a square's corner is drawn from [0, 28 - size).
+  const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"extended_recall\"\n";
+  EXPECT_THAT(
+      config_error(text + "square_size = 28\n"),
+      HasSubstr("step 3 (extended_recall) has square_size 28, but a square must leave at least "
+                "one row and column free of the 28x28 images; lower square_size to 27 or less"));
+  EXPECT_EQ(parse(text + "square_size = 27\n").steps[2].parameters.get_int("square_size"), 27);
+  // Without squares their size does not matter.
+  EXPECT_EQ(
+      parse(text + "squares = 0\nsquare_size = 60\n").steps[2].parameters.get_int("squares"), 0);
+}
+
+TEST(Scenario, BoundaryExtensionClassIsAShape) {
+  const std::string text =
+      std::string(kValid) + "\n[[steps]]\nrun = \"boundary_extension\"\nclass = 4\n";
+  EXPECT_THAT(config_error(text), HasSubstr("'steps.3.class' must be at most 3 (got 4)"));
 }
 
 TEST(Scenario, FewShotSizesWithinTrainItems) {

@@ -404,8 +404,7 @@ StepKind boundary_extension_step_kind() {
           float_parameter(
               "noise", 0.1, 0.0, 1.0, "Fraction of input values set to 0 before reconstruction"),
           int_parameter("clusters", 5, 2, 32, "k-means colour segments used to find the object"),
-          int_parameter(
-              "class", 0, 0, std::nullopt, "Label of the images used (Shapes3D: 0 is cube)"),
+          int_parameter("class", 0, 0, kShapes - 1, "Shape of the scenes used (0 is cube)"),
           bool_parameter(
               "distinct_hues",
               true,

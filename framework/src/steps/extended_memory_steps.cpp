@@ -19,6 +19,7 @@
 
 #include "analysis/statistics.hpp"
 #include "analysis/svm_classifier.hpp"
+#include "data/datasets.hpp"
 #include "data/shapes3d_renderer.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/image_grid.hpp"
@@ -590,6 +591,20 @@ StepKind extended_recall_step_kind() {
               "items",
               parameters.get_int("items"),
               scenario.data.get_int("test_items"));
+        }
+        // As in the original, a square's corner is drawn from [0, side - size), so a square
+        // never reaches the last row or column.
+        const std::vector<std::int64_t> shape =
+            source_image_shape(scenario.data.get_string("source"));
+        const std::int64_t side = std::min(shape[1], shape[2]);
+        if (parameters.get_int("squares") > 0 && parameters.get_int("square_size") >= side) {
+          return fmt::format(
+              "has square_size {}, but a square must leave at least one row and column free of "
+              "the {}x{} images; lower square_size to {} or less",
+              parameters.get_int("square_size"),
+              shape[1],
+              shape[2],
+              side - 1);
         }
         return "";
       },

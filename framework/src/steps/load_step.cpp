@@ -165,56 +165,91 @@ CheckpointChoice find_checkpoint(const fs::path& file, const std::string& data_s
     }
     passed_over.push_back(run);
   }
-  const fs::path& newest = runs.front().second;
-  return describe_run(newest, newest / kCheckpoint);
+  CheckpointChoice none;
+  none.passed_over = std::move(passed_over);
+  return none;
 }
 
 namespace {
 
-// Describes the run folders directly in `folder` that have a manifest, such as "3 runs (2 failed,
-// running)", or returns "" when there are none.
-std::string describe_unfinished_runs(const fs::path& folder) {
+constexpr const char* kCompletedWithout = "completed without a checkpoint";
+
+// Counts the run folders directly in `folder` that have a manifest by their status, with
+// completed runs counted as `kCompletedWithout` (the caller found no checkpoint among them).
+std::map<std::string, int> count_runs_by_status(const fs::path& folder) {
   std::error_code error;
   std::map<std::string, int> counts;
-  int runs = 0;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
     const std::string status = run_status(entry.path());
-    if (!status.empty()) {
-      ++counts[status == "completed" ? "completed without a checkpoint" : status];
-      ++runs;
+    if (status == "unknown") {
+      ++counts["no readable status"];
+    } else if (!status.empty()) {
+      ++counts[status == "completed" ? kCompletedWithout : status];
     }
   }
-  if (runs == 0) {
-    return "";
-  }
+  return counts;
+}
+
+// Describes counts of runs by status, such as "3 runs (2 failed, running)".
+std::string describe_run_counts(const std::map<std::string, int>& counts) {
+  int runs = 0;
   std::vector<std::string> parts;
   for (const auto& [status, count] : counts) {
     parts.push_back(count == 1 ? status : fmt::format("{} {}", count, status));
+    runs += count;
   }
   return fmt::format("{} run{} ({})", runs, runs == 1 ? "" : "s", fmt::join(parts, ", "));
 }
 
-// Returns the error of step `step_number` of `scenario` that `file` has `problem`, ending with
-// how to make the model the step loads or where else to point it. A scenario's runs go to
-// runs/<its name>, so `file` of that form names the scenario to run.
+// Returns the error of step `step_number` of `scenario` that `file` has `problem`, followed by
+// `fix`.
 ConfigError load_error(
     const Scenario& scenario,
     std::size_t step_number,
     const fs::path& file,
-    const std::string& problem) {
-  const fs::path folder = file.filename().empty() ? file.parent_path() : file;
-  const std::string producer = folder.parent_path().filename() == "runs"
-      ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
-      : std::string();
+    const std::string& problem,
+    const std::string& fix) {
   return ConfigError(fmt::format(
-      "scenario '{}' step {} (load): '{}' {}; run the scenario that trains the model to its end "
-      "first{}, or set steps.{}.file to a run folder or checkpoint",
+      "scenario '{}' step {} (load): '{}' {}; {}",
       scenario.file.string(),
       step_number,
       file.string(),
       problem,
+      fix));
+}
+
+// Says how to make the model that step `step_number` loads from `file`, or where else to point
+// it. A scenario's runs go to runs/<its name>, so `file` of that form names the scenario to run.
+std::string make_model_fix(std::size_t step_number, const fs::path& file) {
+  const fs::path folder = file.filename().empty() ? file.parent_path() : file;
+  const std::string producer = folder.parent_path().filename() == "runs"
+      ? fmt::format(" (the one whose [scenario] name is '{}')", folder.filename().string())
+      : std::string();
+  return fmt::format(
+      "run the scenario that trains the model to its end first{}, or set steps.{}.file to a run "
+      "folder or checkpoint",
       producer,
-      step_number));
+      step_number);
+}
+
+// Describes why each run of `runs` (newest first) was passed over, such as
+// "20260102T000000Z (steps.3.on=images)", the first three in full.
+std::string describe_passed_over(const std::vector<fs::path>& runs, const std::string& source) {
+  constexpr std::size_t kListed = 3;
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < runs.size() && i < kListed; ++i) {
+    std::vector<std::string> reasons = changed_settings(runs[i]);
+    if (const std::string run_source = run_data_source(runs[i]); run_source != source) {
+      reasons.push_back(
+          run_source.empty() ? std::string("no readable data source")
+                             : fmt::format("data source '{}'", run_source));
+    }
+    parts.push_back(fmt::format("{} ({})", runs[i].filename().string(), fmt::join(reasons, ", ")));
+  }
+  if (runs.size() > kListed) {
+    parts.push_back(fmt::format("{} more", runs.size() - kListed));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 // Finds the checkpoint that step `step_number` of `scenario` loads from `file`. Throws
@@ -229,18 +264,51 @@ CheckpointChoice resolve_checkpoint(
         file,
         fmt::format(
             "not found (relative paths start at the working directory, '{}')",
-            fs::current_path(error).string()));
+            fs::current_path(error).string()),
+        make_model_fix(step_number, file));
   }
-  CheckpointChoice choice = find_checkpoint(file, scenario.data.get_string("source"));
-  const std::string unfinished = choice.checkpoint.empty() && fs::is_directory(file, error)
-      ? describe_unfinished_runs(file)
-      : std::string();
-  if (!unfinished.empty()) {
+  const std::string source = scenario.data.get_string("source");
+  CheckpointChoice choice = find_checkpoint(file, source);
+  if (choice.checkpoint.empty() && !choice.passed_over.empty()) {
+    const std::size_t count = choice.passed_over.size();
     throw load_error(
         scenario,
         step_number,
         file,
-        fmt::format("contains {}, but none completed with {}", unfinished, kCheckpoint));
+        fmt::format(
+            "has {} completed run{} with {}, but {} made with changed settings or on another "
+            "data source than '{}': {}",
+            count,
+            count == 1 ? "" : "s",
+            kCheckpoint,
+            count == 1 ? "it was" : "each was",
+            source,
+            describe_passed_over(choice.passed_over, source)),
+        fmt::format(
+            "to analyse {}, set steps.{}.file to its run folder; otherwise run the scenario "
+            "that trains the model without --set changes",
+            count == 1 ? "it" : "one of them",
+            step_number));
+  }
+  const std::map<std::string, int> unfinished =
+      choice.checkpoint.empty() && fs::is_directory(file, error) ? count_runs_by_status(file)
+                                                                 : std::map<std::string, int>();
+  if (!unfinished.empty()) {
+    // Runs that completed without a checkpoint come from a scenario that trains no model.
+    const bool analyses = unfinished.count(kCompletedWithout) > 0;
+    throw load_error(
+        scenario,
+        step_number,
+        file,
+        fmt::format(
+            "contains {}, but none completed with {}",
+            describe_run_counts(unfinished),
+            kCheckpoint),
+        analyses ? fmt::format(
+            "runs of a scenario without a train step save no model; set steps.{}.file "
+            "to the runs of one with a train step",
+            step_number)
+                 : make_model_fix(step_number, file));
   }
   if (choice.checkpoint.empty()) {
     throw load_error(
@@ -248,9 +316,29 @@ CheckpointChoice resolve_checkpoint(
         step_number,
         file,
         fmt::format(
-            "is not a checkpoint, a run folder with {}, or a folder of such runs", kCheckpoint));
+            "is not a checkpoint, a run folder with {}, or a folder of such runs", kCheckpoint),
+        make_model_fix(step_number, file));
   }
   return choice;
+}
+
+// Loads `checkpoint` into `model`, naming step `step_number` of `scenario` in any error.
+void load_checkpoint(
+    GenerativeModel& model,
+    const Scenario& scenario,
+    std::size_t step_number,
+    const fs::path& checkpoint) {
+  const std::string where =
+      fmt::format("scenario '{}' step {} (load): ", scenario.file.string(), step_number);
+  try {
+    model.load(checkpoint.string());
+  } catch (const ConfigError& error) {
+    throw ConfigError(where + error.what());
+  } catch (const IoError& error) {
+    throw IoError(where + error.what());
+  } catch (const ModelError& error) {
+    throw ModelError(where + error.what());
+  }
 }
 
 class LoadStep final : public Step {
@@ -263,22 +351,25 @@ class LoadStep final : public Step {
     const CheckpointChoice choice =
         resolve_checkpoint(context.scenario, context.step_number, file_);
     const fs::path& checkpoint = choice.checkpoint;
+    // A run folder named directly, or the run folder holding a checkpoint named directly. A
+    // folder of runs yields only completed runs.
     std::error_code error;
-    const std::string status = fs::is_regular_file(file_ / kCheckpoint, error)
-        ? run_status(file_)
-        : std::string("completed");
+    const fs::path run = fs::is_regular_file(file_ / kCheckpoint, error) ? file_
+        : fs::is_regular_file(file_, error) ? enclosing_run_folder(file_)
+                                            : fs::path();
+    const std::string status = run.empty() ? std::string("completed") : run_status(run);
     if (status == "" || status == "unknown") {
       spdlog::warn(
           "step {} (load): the run '{}' has no readable status in a manifest.json, so whether "
           "it completed is not known",
           context.step_number,
-          file_.string());
+          run.string());
     } else if (status != "completed") {
       spdlog::warn(
           "step {} (load): the run '{}' did not complete (status '{}'), so its checkpoint is the "
           "model after its last complete epoch",
           context.step_number,
-          file_.string(),
+          run.string(),
           status);
     }
     if (!choice.passed_over.empty()) {
@@ -310,7 +401,7 @@ class LoadStep final : public Step {
           choice.data_source,
           data_source);
     }
-    model.load(checkpoint.string());
+    load_checkpoint(model, context.scenario, context.step_number, checkpoint);
     context.summary["load"] = {
         {"file", fs::absolute(checkpoint).lexically_normal().string()},
         {"changed_settings", choice.changed_settings},
@@ -347,9 +438,16 @@ StepKind load_step_kind() {
         return "";
       },
       {},
-      [](const Scenario& scenario, std::size_t index) {
-        resolve_checkpoint(
+      // The checkpoint is also loaded into a neocortex apart from the run's, so that a damaged
+      // file or one of another configuration stops the run before it creates its folder.
+      [](const Scenario& scenario, std::size_t index, const PreflightContext& preflight) {
+        const CheckpointChoice choice = resolve_checkpoint(
             scenario, index + 1, scenario.steps[index].parameters.get_string("file"));
+        if (preflight.make_neocortex) {
+          if (const std::unique_ptr<GenerativeModel> model = preflight.make_neocortex(); model) {
+            load_checkpoint(*model, scenario, index + 1, choice.checkpoint);
+          }
+        }
       },
   };
 }

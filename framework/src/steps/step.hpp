@@ -9,8 +9,16 @@
 
 namespace genmem {
 
+class GenerativeModel;
 struct RunContext;
 struct Scenario;
+
+/// What a step's preflight check may use besides the scenario.
+struct PreflightContext {
+  /// Creates a neocortex as the scenario's `[models]` configure it, apart from the run's own, or
+  /// returns null when the scenario has none. Empty where no models can be created.
+  std::function<std::unique_ptr<GenerativeModel>()> make_neocortex;
+};
 
 /// One action of a scenario, such as storing the training images in the hippocampus.
 class Step {
@@ -40,9 +48,9 @@ struct StepKind {
   /// Captions of the figures the step writes, in the order a report shows them.
   std::vector<FigureCaption> figures = {};
   /// Checks step `index` (counting from 0) against what lies outside the scenario, such as the
-  /// files it reads, before a run creates its folder. Throws ConfigError. Empty when the step
+  /// files it reads, before a run creates its folder. Throws a genmem Error. Empty when the step
   /// reads nothing outside the scenario.
-  std::function<void(const Scenario&, std::size_t index)> preflight = {};
+  std::function<void(const Scenario&, std::size_t index, const PreflightContext&)> preflight = {};
 };
 
 /// Returns whether a step of kind `kind` comes before step `index`.

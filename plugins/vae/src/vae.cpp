@@ -1,10 +1,16 @@
 #include "vae.hpp"
 
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
+#include <zip.h>
 
 #include <genmem/error.hpp>
 
@@ -56,6 +62,49 @@ std::string format_key(const std::string& model) {
 /// Returns "a vae model file" or "an autoencoder model file".
 std::string describe_file_kind(const std::string& model) {
   return (model == "autoencoder" ? "an " : "a ") + model + " model file";
+}
+
+/// Returns whether the file at `path` begins as a zip archive does, as LibTorch's model files do.
+bool starts_as_zip(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::array<char, 4> signature{};
+  return file.read(signature.data(), signature.size())
+      && signature == std::array<char, 4>{'P', 'K', '\x03', '\x04'};
+}
+
+/// Reads every entry of the zip archive at `path`, as LibTorch writes model files, and returns ""
+/// when each entry is complete and matches its CRC-32, else what is wrong. LibTorch's own reader
+/// skips the CRC checks, so without this a damaged copy of a file loads as other weights.
+std::string archive_damage(const std::string& path) {
+  int open_error = 0;
+  const std::unique_ptr<zip_t, decltype(&zip_discard)> archive(
+      zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &open_error), &zip_discard);
+  if (!archive) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, open_error);
+    std::string description = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return "it is not a complete zip archive (" + description + ")";
+  }
+  std::vector<char> buffer(std::size_t{1} << 16);
+  const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
+  for (zip_int64_t index = 0; index < entries; ++index) {
+    const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(index), 0);
+    const std::string entry = name == nullptr ? std::string("(unnamed)") : std::string(name);
+    const std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(
+        zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0), &zip_fclose);
+    if (!file) {
+      return "its entry '" + entry + "' cannot be read (" + zip_strerror(archive.get()) + ")";
+    }
+    zip_int64_t read = 0;
+    while ((read = zip_fread(file.get(), buffer.data(), buffer.size())) > 0) {
+    }
+    if (read < 0) {
+      return "its entry '" + entry + "' does not read back intact (" + zip_file_strerror(file.get())
+          + ")";
+    }
+  }
+  return "";
 }
 
 /// Describes a model configuration for load errors.
@@ -333,6 +382,15 @@ void Vae::save(const std::string& path) const {
 
 void Vae::load(const std::string& path) {
   const std::string model = state_->model_name();
+  std::error_code exists_error;
+  if (std::filesystem::is_regular_file(path, exists_error) && starts_as_zip(path)) {
+    if (const std::string damage = archive_damage(path); !damage.empty()) {
+      throw IoError(
+          model + ": model file '" + path + "' is damaged: " + damage
+          + "; copy it again from its source, or write it again with the " + model
+          + " plugin's save");
+    }
+  }
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, state_->device);

@@ -487,6 +487,44 @@ TEST(Vae, LoadNonModelFileThrowsIoError) {
   std::filesystem::remove(path);
 }
 
+// Saves a model, then rewrites its file with `damage` applied to the bytes.
+std::string save_damaged(const std::string& name, const std::function<void(std::string&)>& damage) {
+  const std::string path = temp_path(name);
+  Vae(mnist_context()).save(path);
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  damage(bytes);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  return path;
+}
+
+TEST(Vae, LoadRejectsDamagedFile) {
+  // LibTorch's reader skips the zip entries' CRC-32, so inverted bytes in the weights would load.
+  const std::string flipped = save_damaged("vae_flipped.pt", [](std::string& bytes) {
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) {
+      bytes[i] = static_cast<char>(~bytes[i]);
+    }
+  });
+  const std::string truncated =
+      save_damaged("vae_truncated.pt", [](std::string& bytes) { bytes.resize(bytes.size() / 2); });
+  Vae model(mnist_context());
+  const at::Tensor latents = torch::randn({2, 20});
+  const at::Tensor before = model.decode(latents);
+
+  for (const std::string& path : {flipped, truncated}) {
+    try {
+      model.load(path);
+      FAIL() << "load accepted the damaged file " << path;
+    } catch (const IoError& error) {
+      EXPECT_THAT(error.what(), ::testing::HasSubstr("model file '" + path + "' is damaged: "));
+      EXPECT_THAT(error.what(), ::testing::HasSubstr("copy it again from its source"));
+    }
+    EXPECT_TRUE(torch::equal(model.decode(latents), before)) << path;
+    std::filesystem::remove(path);
+  }
+}
+
 TEST(Vae, FitLowersLossAndReportsEveryEpoch) {
   Vae model(make_context({{"epochs", std::int64_t{3}}, {"patience", std::int64_t{0}}}));
   std::vector<EpochReport> reports;
