@@ -1,6 +1,8 @@
 // Runs the genmem program as a user would and checks exit codes, messages and run folders.
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -242,6 +244,34 @@ TEST(Cli, ImpossibleAllocationFailsInOneLine) {
   const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");
   EXPECT_THAT(manifest["error"].get<std::string>(), HasSubstr("out of memory"));
+}
+
+TEST(Cli, InterruptStopsAnAnalysisStepBetweenItsParts) {
+  TempDir dir;
+  // A capacity step over 1,200 memory sizes runs for over a minute; the signal after 6 s arrives
+  // while it runs, and the step stops before its next size rather than at its end.
+  std::string sizes;
+  for (int size = 1000; size < 2200; ++size) {
+    if (!sizes.empty()) {
+      sizes += ',';
+    }
+    sizes += std::to_string(size);
+  }
+  const std::string command = std::string(GENMEM_PROGRAM) + " run "
+      + (kSource / "scenarios/memory/capacity.toml").string() + " -q --set data.dir="
+      + (kSource / "data").string() + " --set data.train_items=200 --set steps.2.sizes=[10]"
+      + " --set steps.1.sizes=[" + sizes
+      + "] --set steps.1.cues=200 --output " + (dir / "run").string() + " 2>"
+      + (dir / "err").string() + " & pid=$!; sleep 6; kill -INT $pid; wait $pid";
+  const auto start = std::chrono::steady_clock::now();
+  const int status = std::system(("bash -c '" + command + "'").c_str());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_text(dir / "err");
+  EXPECT_LT(seconds, 20.0);
+  EXPECT_THAT(last_line(read_text(dir / "err")), HasSubstr("run interrupted by SIGINT (Ctrl-C)"));
+  const auto manifest = nlohmann::json::parse(read_text(dir / "run/manifest.json"));
+  EXPECT_EQ(manifest["status"], "interrupted");
 }
 
 TEST(Cli, InterruptedRunRecordsStatus) {
@@ -599,6 +629,7 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   // of rendered scenes does not contract zoomed-out scenes; docs/simulations.md has the numbers.)
   const auto boundary = run_quick_analysis(dir, "boundary-extension", model)["boundary_extension"];
   EXPECT_TRUE(boundary["zoomed_in_smaller"].get<bool>()) << boundary.dump();
+  EXPECT_TRUE(boundary["zoomed_in_smaller_than_unzoomed"].get<bool>()) << boundary.dump();
   const auto& zooms = boundary["levels"];
   ASSERT_EQ(zooms.size(), 5U);
   // Beyond any bias of the measure itself: the object shrinks more at 120% than at 100%.
@@ -627,6 +658,20 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
       << hue_levels.dump();
   EXPECT_EQ(boundary["levels"].size(), 5U);
   EXPECT_TRUE(fs::exists(dir / "boundary-extension/figures/boundary_extension_box.png"));
+
+  // The extended model: the stored sensory trace restores what the neocortex alone cannot draw,
+  // such as the white squares, so recall is far closer to the scene than the VAE's own
+  // reconstruction of the cue.
+  const auto extended = run_quick_analysis(dir, "extended-model", model)["extended_recall"];
+  EXPECT_TRUE(extended["elements_fall_with_threshold"].get<bool>()) << extended.dump();
+  const auto& low = extended["thresholds"][0];
+  EXPECT_DOUBLE_EQ(low["threshold"].get<double>(), 0.03);
+  EXPECT_LT(
+      low["mean_squared_error"].get<double>(),
+      0.5 * low["mean_squared_error_neocortex_alone"].get<double>())
+      << extended.dump();
+  EXPECT_TRUE(fs::exists(dir / "extended-model/figures/extended_recall_t0.03.png"));
+  EXPECT_TRUE(fs::exists(dir / "extended-model/figures/extended_noise_recall_t0.15.png"));
 
   // The error-threshold sweep: fewer sensory elements and more error in the recalls that end at
   // their own trace at every step up. Recalls that end at another scene make the error over all

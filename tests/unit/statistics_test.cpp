@@ -1,6 +1,9 @@
 #include "analysis/statistics.hpp"
 
+#include <cmath>
+#include <numeric>
 #include <stdexcept>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -59,6 +62,26 @@ TEST(SpearmanCorrelation, MonotonicSeriesGiveOne) {
   const RankCorrelation falling = spearman_correlation(thresholds, {4693, 2168, 1299, 880, 691});
   EXPECT_DOUBLE_EQ(falling.rho, -1.0);
   EXPECT_DOUBLE_EQ(falling.p_value, 0.0);
+  // Of the 120 orderings of 5 values, one gives rho = 1 and one rho = -1.
+  EXPECT_DOUBLE_EQ(falling.exact_p_value, 2.0 / 120.0);
+}
+
+TEST(SpearmanCorrelation, ExactPValueCountsOrderings) {
+  // Ranks 1 3 2 4 against 1 2 3 4: rho = 0.8. Of the 24 orderings, rho is 1 once, 0.8 three
+  // times (one adjacent swap), and -0.8 and -1 as often, so 8 of 24 are as extreme.
+  const RankCorrelation result = spearman_correlation({1, 2, 3, 4}, {1, 3, 2, 4});
+  EXPECT_DOUBLE_EQ(result.rho, 0.8);
+  EXPECT_DOUBLE_EQ(result.exact_p_value, 8.0 / 24.0);
+  // Tied values: ranks 1, 2.5, 2.5, 4 (rho 0.949). Only orderings with 1 and 4 at the two ends
+  // reach |rho| = 0.949: 2 with 1 first and 2 with 4 first, counting each order of the two
+  // tied ranks, so 4 of 24.
+  const RankCorrelation tied = spearman_correlation({1, 2, 3, 4}, {1, 2, 2, 4});
+  EXPECT_NEAR(tied.rho, 4.5 / std::sqrt(22.5), 1e-12);
+  EXPECT_DOUBLE_EQ(tied.exact_p_value, 4.0 / 24.0);
+  // Above the limit only the t approximation is given.
+  std::vector<double> ten(10);
+  std::iota(ten.begin(), ten.end(), 0.0);
+  EXPECT_TRUE(std::isnan(spearman_correlation(ten, ten).exact_p_value));
 }
 
 TEST(SpearmanCorrelation, InvalidInputRejected) {

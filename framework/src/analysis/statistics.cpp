@@ -135,6 +135,24 @@ RankCorrelation spearman_correlation(const std::vector<double>& x, const std::ve
   }
   RankCorrelation result;
   result.rho = std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
+  if (rx.size() <= kExactSpearmanLimit) {
+    // Every ordering of y's ranks against x's: the denominator stays the same, so comparing the
+    // sums of products is comparing the correlations. The tolerance keeps ties of rho exact.
+    std::vector<double> permuted = ry;
+    std::sort(permuted.begin(), permuted.end());
+    const double observed = std::abs(sxy);
+    std::int64_t as_extreme = 0;
+    std::int64_t orderings = 0;
+    do {
+      double sum = 0.0;
+      for (std::size_t i = 0; i < rx.size(); ++i) {
+        sum += (rx[i] - mean) * (permuted[i] - mean);
+      }
+      as_extreme += std::abs(sum) >= observed - 1e-9 ? 1 : 0;
+      ++orderings;
+    } while (std::next_permutation(permuted.begin(), permuted.end()));
+    result.exact_p_value = static_cast<double>(as_extreme) / static_cast<double>(orderings);
+  }
   const double remaining = 1.0 - result.rho * result.rho;
   if (remaining <= 0.0) {
     result.p_value = 0.0;

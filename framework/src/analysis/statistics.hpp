@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace genmem {
@@ -53,7 +54,14 @@ struct RankCorrelation {
   /// Two-sided p-value from the t distribution with n - 2 degrees of freedom (exact 0 when
   /// |rho| = 1).
   double p_value = 1.0;
+  /// Two-sided p-value of the permutation test: the share of all n! orderings of y whose |rho|
+  /// is at least as large. Computed for n of at most `kExactSpearmanLimit`, where the t
+  /// approximation is poor (5 pairs with |rho| = 1 give 1/60, not 0); NaN above it.
+  double exact_p_value = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// The largest number of pairs for which `spearman_correlation` enumerates every permutation.
+inline constexpr std::size_t kExactSpearmanLimit = 9;
 
 /// Correlates `x` with `y`. Throws std::invalid_argument when the sizes differ, there are fewer
 /// than three pairs, or either side is constant.

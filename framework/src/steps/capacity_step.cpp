@@ -16,6 +16,7 @@
 #include <genmem/error.hpp>
 
 #include "analysis/metrics.hpp"
+#include "interrupt.hpp"
 #include "outputs/charts.hpp"
 #include "progress.hpp"
 #include "steps/run_context.hpp"
@@ -122,6 +123,7 @@ class CapacityStep final : public Step {
         static_cast<std::int64_t>(sizes_.size() * conditions.size()),
         "recalls");
     for (const std::int64_t size : sizes_) {
+      throw_if_interrupted();
       const at::Tensor stored = all_patterns.narrow(0, 0, size);
       memory.clear();
       memory.store(stored);

@@ -21,6 +21,7 @@
 #include "analysis/svm_classifier.hpp"
 #include "data/datasets.hpp"
 #include "data/shapes3d_renderer.hpp"
+#include "interrupt.hpp"
 #include "outputs/charts.hpp"
 #include "outputs/image_grid.hpp"
 #include "outputs/tensor_file.hpp"
@@ -205,6 +206,7 @@ class ExtendedRecallStep final : public Step {
     options.max_steps = max_steps_;
 
     for (const double threshold : thresholds_) {
+      throw_if_interrupted();
       memory.clear();
       const Traces stored = make_traces(model, images, threshold);
       memory.store(stored.traces);
@@ -218,7 +220,12 @@ class ExtendedRecallStep final : public Step {
       const at::Tensor nearest = at::cdist(states, stored.traces).argmin(1);
       const at::Tensor own = nearest.eq(at::arange(items_, at::kLong));
 
+      // The neocortex alone: the scene decoded from the noisy cue's latent, with no trace.
+      const at::Tensor alone_errors =
+          (images - model.decode(model.encode(cues).mean)).pow(2).flatten(1).sum(1);
+
       const MeanAndSem error = describe(errors);
+      const MeanAndSem alone_error = describe(alone_errors);
       const MeanAndSem elements = describe(stored.unpredictable_elements);
       const MeanAndSem pixels = describe(stored.stored_pixels);
       const double own_fraction = own.to(at::kDouble).mean().item<double>();
@@ -237,6 +244,7 @@ class ExtendedRecallStep final : public Step {
           {"mean_stored_pixels", pixels.mean},
           {"recalled_own_trace", own_fraction},
           {"mean_squared_error_own_recalls", own_error},
+          {"mean_squared_error_neocortex_alone", alone_error.mean},
       });
       error_means.push_back(error.mean);
       own_error_means.push_back(
@@ -332,8 +340,8 @@ class ExtendedRecallStep final : public Step {
       try {
         const RankCorrelation error = spearman_correlation(thresholds_, error_means);
         const RankCorrelation count = spearman_correlation(thresholds_, count_means);
-        summary["spearman_error"] = {{"rho", error.rho}, {"p_value", error.p_value}};
-        summary["spearman_elements"] = {{"rho", count.rho}, {"p_value", count.p_value}};
+        summary["spearman_error"] = describe_correlation(error);
+        summary["spearman_elements"] = describe_correlation(count);
       } catch (const std::invalid_argument&) {
         // A constant series has no rank correlation.
       }
@@ -468,6 +476,14 @@ class CarmichaelStep final : public Step {
       const at::Tensor cue_latents = queries.traces.slice(1, sensory_size);
       const at::Tensor recalled_shapes = classifier.predict(recalled.latent);
       const at::Tensor cue_shapes = classifier.predict(cue_latents);
+      if (cue_shapes.eq(cue_shapes[0]).all().item<bool>()) {
+        spdlog::warn(
+            "carmichael: the shape classifier reads all {} cues as shape {}, so the shares "
+            "decoded as the concept say little; the recalled latents' distances to the "
+            "concept's still do",
+            cue_shapes.size(0),
+            cue_shapes[0].item<std::int64_t>());
+      }
       // Whether each recalled latent lies nearer the concept's latent than the cue's own.
       const double latent_nearer_concept = (recalled.latent - concept_latent)
                                                .norm(2, {1})
@@ -560,7 +576,13 @@ StepKind extended_recall_step_kind() {
               "Channel-mean absolute reconstruction errors above which a pixel is stored"),
           int_parameter("items", 10, 1, std::nullopt, "Test images stored and recalled", "images"),
           int_parameter("squares", 3, 0, 100, "Translucent white squares added to every image"),
-          int_parameter("square_size", 8, 1, 64, "Side of each white square", "pixels"),
+          int_parameter(
+              "square_size",
+              8,
+              1,
+              63,
+              "Side of each white square, less than the images' side",
+              "pixels"),
           int_parameter(
               "square_seed", 4321, 0, std::nullopt, "Seed of the squares' places and opacities"),
           float_parameter("noise", 0.1, 0.0, 1.0, "Fraction of cue values set to 0"),

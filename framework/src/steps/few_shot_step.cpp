@@ -13,6 +13,7 @@
 #include <genmem/error.hpp>
 
 #include "analysis/svm_classifier.hpp"
+#include "interrupt.hpp"
 #include "outputs/charts.hpp"
 #include "progress.hpp"
 #include "steps/run_context.hpp"
@@ -85,6 +86,7 @@ class FewShotStep final : public Step {
     for (const std::string& layer : layers) {
       LineSeries line{layer, {}, {}, {}};
       for (const std::int64_t size : sizes_) {
+        throw_if_interrupted();
         const at::Tensor labels = train.labels.slice(0, 0, size);
         double accuracy = std::numeric_limits<double>::quiet_NaN();
         // A classifier needs two classes among the examples.
@@ -96,7 +98,7 @@ class FewShotStep final : public Step {
         } else {
           spdlog::warn(
               "few_shot: the first {} training images have only one {}, so no classifier is "
-              "fitted there; its accuracy is recorded as NaN",
+              "fitted there; its accuracy is left empty (null in summary.json, nan in few_shot.csv)",
               size,
               train.label_name);
         }

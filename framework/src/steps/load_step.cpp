@@ -426,7 +426,7 @@ StepKind load_step_kind() {
               "",
               "A checkpoint file, a run folder (its checkpoints/neocortex.pt), or a folder of run "
               "folders such as runs/shapes3d-consolidation (the newest completed run on the same "
-              "data source with no changed settings, else the newest); relative to the working "
+              "data source with no changed settings); relative to the working "
               "directory"),
       },
       [](const Parameters& parameters) { return std::make_unique<LoadStep>(parameters); },

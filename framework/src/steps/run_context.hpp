@@ -19,6 +19,8 @@
 
 namespace genmem {
 
+struct RankCorrelation;
+
 /// Everything the steps of one run share.
 struct RunContext {
   /// Seeds `generator` with the scenario's seed.
@@ -64,5 +66,9 @@ AssociativeMemory& require_hippocampus(RunContext& context, const char* step);
 
 /// Returns the neocortex, or throws ConfigError saying the scenario needs one for `step`.
 GenerativeModel& require_neocortex(RunContext& context, const char* step);
+
+/// A rank correlation for a summary: `rho`, `p_value` and `p_value_exact` (null when the series
+/// is too long to enumerate).
+nlohmann::json describe_correlation(const RankCorrelation& correlation);
 
 }  // namespace genmem

@@ -1,7 +1,10 @@
 #include "steps/step.hpp"
 
+#include <cmath>
+
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "analysis/statistics.hpp"
 #include "steps/run_context.hpp"
 
 namespace genmem {
@@ -14,6 +17,16 @@ RunContext::RunContext(const Scenario& scenario, const RunFolder& output, DataSp
       data(std::move(data)),
       generator(
           at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(scenario.seed))) {}
+
+nlohmann::json describe_correlation(const RankCorrelation& correlation) {
+  return {
+      {"rho", correlation.rho},
+      {"p_value", correlation.p_value},
+      {"p_value_exact",
+       std::isnan(correlation.exact_p_value) ? nlohmann::json(nullptr)
+                                             : nlohmann::json(correlation.exact_p_value)},
+  };
+}
 
 const std::vector<StepKind>& step_kinds() {
   static const std::vector<StepKind> kinds = {
