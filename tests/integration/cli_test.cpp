@@ -248,8 +248,8 @@ TEST(Cli, ImpossibleAllocationFailsInOneLine) {
 
 TEST(Cli, InterruptStopsAnAnalysisStepBetweenItsParts) {
   TempDir dir;
-  // A capacity step over 1,200 memory sizes runs for over a minute; the signal after 6 s arrives
-  // while it runs, and the step stops before its next size rather than at its end.
+  // A capacity step over 1,200 memory sizes runs for over a minute. The signal after 6 s arrives
+  // while it runs, so the step must stop before its next size to end within 20 s.
   std::string sizes;
   for (int size = 1000; size < 2200; ++size) {
     if (!sizes.empty()) {

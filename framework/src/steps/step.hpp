@@ -13,7 +13,7 @@ class GenerativeModel;
 struct RunContext;
 struct Scenario;
 
-/// What a step's preflight check may use besides the scenario.
+/// Resources that a step's preflight check may use besides the scenario.
 struct PreflightContext {
   /// Creates a neocortex as the scenario's `[models]` configure it, apart from the run's own, or
   /// returns null when the scenario has none. Empty where no models can be created.
