@@ -696,13 +696,17 @@ TEST(Cli, QuickShapes3dConsolidationAndAnalyses) {
   for (const auto& concept_result : carmichael["concepts"]) {
     EXPECT_DOUBLE_EQ(concept_result["recalled_latent_nearer_concept"].get<double>(), 1.0);
   }
+  // The same shares, one per concept, for the headline numbers.
+  EXPECT_EQ(carmichael["recalled_latent_nearer_concept"], nlohmann::json({1.0, 1.0}));
   EXPECT_TRUE(fs::exists(dir / "carmichael/figures/carmichael_concept_2.png"));
 
   // Imagination: one figure per shape, each from the samples the classifier ranks highest.
   const auto imagination = run_quick_analysis(dir, "imagination", model)["imagination"];
   ASSERT_EQ(imagination["classes"].size(), 4U) << imagination.dump();
+  ASSERT_EQ(imagination["re_encoded_as_class"].size(), 4U) << imagination.dump();
   for (int shape = 0; shape < 4; ++shape) {
     const auto& entry = imagination["classes"][shape];
+    EXPECT_EQ(imagination["re_encoded_as_class"][shape], entry["re_encoded_as_class"]);
     EXPECT_GT(
         entry["mean_probability_of_top"].get<double>(), entry["mean_probability"].get<double>());
     EXPECT_TRUE(fs::exists(

@@ -460,6 +460,7 @@ class CarmichaelStep final : public Step {
     options.max_steps = max_steps_;
     // The sensory part of the stored traces is the same for every concept.
     const Traces stored = make_traces(model, stimuli, threshold_);
+    bool warned_one_shape = false;
     for (const std::int64_t concept_shape : concepts_) {
       memory.clear();
       const at::Tensor concept_latent =
@@ -476,7 +477,8 @@ class CarmichaelStep final : public Step {
       const at::Tensor cue_latents = queries.traces.slice(1, sensory_size);
       const at::Tensor recalled_shapes = classifier.predict(recalled.latent);
       const at::Tensor cue_shapes = classifier.predict(cue_latents);
-      if (cue_shapes.eq(cue_shapes[0]).all().item<bool>()) {
+      if (!warned_one_shape && cue_shapes.eq(cue_shapes[0]).all().item<bool>()) {
+        warned_one_shape = true;
         spdlog::warn(
             "carmichael: the shape classifier reads all {} cues as shape {}, so the shares "
             "decoded as the concept say little; the recalled latents' distances to the "
@@ -541,7 +543,19 @@ class CarmichaelStep final : public Step {
           rows.flatten(0, 1),
           rows.size(1));
     }
-    context.summary["carmichael"] = {{"threshold", threshold_}, {"concepts", results}};
+    // One value per concept, so that the headline numbers printed after a run show the results.
+    std::vector<double> nearer_concept;
+    std::vector<double> decoded_as_concept;
+    for (const auto& result : results) {
+      nearer_concept.push_back(result["recalled_latent_nearer_concept"].get<double>());
+      decoded_as_concept.push_back(result["recalls_decoded_as_concept"].get<double>());
+    }
+    context.summary["carmichael"] = {
+        {"threshold", threshold_},
+        {"concepts", results},
+        {"recalled_latent_nearer_concept", nearer_concept},
+        {"recalls_decoded_as_concept", decoded_as_concept},
+    };
   }
 
  private:

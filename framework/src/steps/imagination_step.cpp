@@ -53,6 +53,8 @@ class ImaginationStep final : public Step {
     const at::Tensor probabilities = classifier.predict_probability(latents);
 
     nlohmann::json classes = nlohmann::json::array();
+    // One value per class, so that the headline numbers printed after a run show the results.
+    std::vector<double> re_encoded;
     for (std::int64_t label = 0; label < probabilities.size(1); ++label) {
       const at::Tensor ranked = std::get<1>(probabilities.select(1, label).sort(0, true));
       const at::Tensor chosen = ranked.slice(0, 0, top_);
@@ -74,6 +76,7 @@ class ImaginationStep final : public Step {
           {"mean_probability_of_top", mean_probability},
           {"re_encoded_as_class", recognised},
       });
+      re_encoded.push_back(recognised);
       spdlog::info(
           "imagined {} {}: mean probability of the top {} samples {:.3f}; {:.0f}% of their "
           "images re-encode as {} {}",
@@ -90,6 +93,7 @@ class ImaginationStep final : public Step {
     summary["top"] = top_;
     summary["fit_on"] = fit_on_samples_ ? "samples" : "means";
     summary["classes"] = classes;
+    summary["re_encoded_as_class"] = re_encoded;
   }
 
  private:
