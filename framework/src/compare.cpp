@@ -44,14 +44,6 @@ std::pair<std::string, std::string> model_key(const std::string& key) {
   return {key.substr(prefix.size(), dot - prefix.size()), key.substr(dot + 1)};
 }
 
-std::string trimmed(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string::npos) {
-    return "";
-  }
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 std::string last_part(const std::string& key) {
   const auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(dot + 1);
@@ -253,9 +245,9 @@ CompareAxis parse_vary(const std::string& text) {
         "models.hippocampus.plugin=modern_hopfield,classical_hopfield",
         text));
   }
-  CompareAxis axis{trimmed(text.substr(0, equals)), {}};
+  CompareAxis axis{trim_blanks(text.substr(0, equals)), {}};
   const auto add_value = [&](std::string value) {
-    value = trimmed(value);
+    value = trim_blanks(value);
     if (value.empty()) {
       throw ConfigError(fmt::format("--vary '{}': a value between commas is empty", text));
     }

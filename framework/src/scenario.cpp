@@ -265,7 +265,8 @@ std::string require_string(
 }
 
 // Applies one `--set key=value`; `steps.N.key` addresses the N-th step, counting from 1.
-void apply_assignment(toml::table& root, const std::string& assignment) {
+void apply_assignment(toml::table& root, const std::string& given) {
+  const std::string assignment = normalise_assignment(given);
   check_assignment_syntax(assignment);
   const auto equals = assignment.find('=');
   const std::string key_path = assignment.substr(0, equals);
@@ -666,6 +667,23 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
   }
   const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
   return best_distance <= limit ? best : "";
+}
+
+std::string trim_blanks(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) {
+    return "";
+  }
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+std::string normalise_assignment(const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string::npos) {
+    return assignment;
+  }
+  return trim_blanks(assignment.substr(0, equals)) + "="
+      + trim_blanks(assignment.substr(equals + 1));
 }
 
 void check_assignment_syntax(const std::string& assignment) {

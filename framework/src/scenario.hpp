@@ -93,6 +93,13 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
 /// naming it otherwise.
 void check_assignment_syntax(const std::string& assignment);
 
+/// Returns `text` without its leading and trailing spaces and tabs.
+std::string trim_blanks(const std::string& text);
+
+/// Returns the `--set` assignment `assignment` with the blanks around its key and value removed,
+/// so that `--set 'scenario.seed = 2'` reads as `scenario.seed=2`.
+std::string normalise_assignment(const std::string& assignment);
+
 /// Returns the plugin search path for a scenario: command line, environment, scenario, build
 /// tree and install prefix.
 std::vector<std::filesystem::path> scenario_plugin_search_path(

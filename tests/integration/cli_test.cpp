@@ -258,9 +258,9 @@ TEST(Cli, InterruptStopsAnAnalysisStepBetweenItsParts) {
     sizes += std::to_string(size);
   }
   const std::string command = std::string(GENMEM_PROGRAM) + " run "
-      + (kSource / "scenarios/memory/capacity.toml").string() + " -q --set data.dir="
-      + (kSource / "data").string() + " --set data.train_items=200 --set steps.2.sizes=[10]"
-      + " --set steps.1.sizes=[" + sizes
+      + (kSource / "scenarios/memory/capacity.toml").string()
+      + " -q --set data.dir=" + (kSource / "data").string()
+      + " --set data.train_items=200 --set steps.2.sizes=[10]" + " --set steps.1.sizes=[" + sizes
       + "] --set steps.1.cues=200 --output " + (dir / "run").string() + " 2>"
       + (dir / "err").string() + " & pid=$!; sleep 6; kill -INT $pid; wait $pid";
   const auto start = std::chrono::steady_clock::now();
@@ -780,6 +780,14 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
                 "checkpoints/neocortex.pt; runs of a scenario without a train step save no "
                 "model; set steps.1.file to the runs of one with a train step"));
 
+  // The same for one such run named directly.
+  const Result analysis = run_loading(dir / "analysis-runs/20260101T000000Z", dir / "run8");
+  EXPECT_EQ(analysis.exit_code, 1);
+  EXPECT_THAT(
+      last_line(analysis.err),
+      HasSubstr("20260101T000000Z' is a completed run without checkpoints/neocortex.pt; runs of "
+                "a scenario without a train step save no model"));
+
   // A folder whose every run changed its settings: the runs are named, not loaded.
   const fs::path changed = dir / "changed-runs/20260104T000000Z";
   fs::create_directories(changed / "checkpoints");
@@ -808,7 +816,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       HasSubstr(
           "step 1 (load): plugin 'vae' failed in load: vae: model file '" + damaged.string()
           + "' is damaged: it is not a complete zip archive"));
-  for (const char* output : {"run5", "run6", "run7"}) {
+  for (const char* output : {"run5", "run6", "run7", "run8"}) {
     EXPECT_FALSE(fs::exists(dir / output)) << output;
   }
 }

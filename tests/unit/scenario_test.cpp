@@ -321,6 +321,13 @@ TEST(Scenario, SweepThresholdsMustRise) {
   EXPECT_THAT(config_error(text), HasSubstr("needs thresholds in rising order without repeats"));
 }
 
+TEST(Scenario, SetIgnoresBlanksAroundKeyAndValue) {
+  EXPECT_EQ(parse(kValid, {" scenario.seed = 9 "}).seed, 9);
+  EXPECT_EQ(normalise_assignment("\tmodels.hippocampus.beta =  50"), "models.hippocampus.beta=50");
+  // Blanks inside a quoted value are kept.
+  EXPECT_EQ(normalise_assignment("scenario.name = ' a b '"), "scenario.name=' a b '");
+}
+
 TEST(Scenario, WhiteSquaresFitTheImages) {
   // MNIST digits are 28x28; a square's corner is drawn from [0, 28 - size).
   const std::string text = std::string(kValid) + "\n[[steps]]\nrun = \"extended_recall\"\n";

@@ -268,11 +268,13 @@ class ExtendedRecallStep final : public Step {
             own[i].item<bool>() ? 1 : 0);
       }
       spdlog::info(
-          "threshold {}: summed squared recall error {:.1f} (SEM {:.1f}), {:.0f} unpredictable "
-          "elements (SEM {:.0f}), {:.0f} stored pixels; {:.0f}% of recalls nearest their own trace",
+          "threshold {}: summed squared recall error {:.1f} (SEM {:.1f}; neocortex alone {:.1f}), "
+          "{:.0f} unpredictable elements (SEM {:.0f}), {:.0f} stored pixels; {:.0f}% of recalls "
+          "nearest their own trace",
           threshold,
           error.mean,
           error.sem,
+          alone_error.mean,
           elements.mean,
           elements.sem,
           pixels.mean,

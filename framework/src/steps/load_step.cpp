@@ -310,6 +310,17 @@ CheckpointChoice resolve_checkpoint(
             step_number)
                  : make_model_fix(step_number, file));
   }
+  if (choice.checkpoint.empty() && run_status(file) == "completed") {
+    throw load_error(
+        scenario,
+        step_number,
+        file,
+        fmt::format("is a completed run without {}", kCheckpoint),
+        fmt::format(
+            "runs of a scenario without a train step save no model; set steps.{}.file to a run "
+            "of one with a train step",
+            step_number));
+  }
   if (choice.checkpoint.empty()) {
     throw load_error(
         scenario,

@@ -395,9 +395,12 @@ void Vae::load(const std::string& path) {
   try {
     archive.load_from(path, state_->device);
   } catch (const c10::Error& error) {
+    // LibTorch ends some messages with a request to report them, which is not for our users.
+    std::string reason = error.what_without_backtrace();
+    reason = reason.substr(0, reason.find("  (Could this error message be improved?"));
     throw IoError(
-        model + ": cannot read model file '" + path + "': " + error.what_without_backtrace()
-        + "; check the path and that the file was written by the " + model + " plugin");
+        model + ": cannot read model file '" + path + "' (" + reason
+        + "); check the path and that the file was written by the " + model + " plugin");
   }
 
   // A file of the other mode has the same layout under the other format key.
