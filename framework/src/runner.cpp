@@ -72,6 +72,11 @@ LoadedModels create_models(
 
 nlohmann::json base_manifest(
     const Scenario& scenario, const ScenarioOverrides& overrides, const nlohmann::json& plugins) {
+  // Recorded as applied, so `--set 'a = 1'` reads a=1 for the load step's comparisons.
+  std::vector<std::string> assignments;
+  for (const std::string& assignment : overrides.assignments) {
+    assignments.push_back(normalise_assignment(assignment));
+  }
   return {
       {"scenario", scenario.name},
       {"scenario_file", fs::absolute(scenario.file).string()},
@@ -82,7 +87,7 @@ nlohmann::json base_manifest(
       // The --set assignments and the keys a comparison removed, which distinguish a run with
       // changed settings from a run of the scenario file as written (the load step prefers the
       // latter). --seed and --threads are recorded in `seed` and `threads`.
-      {"overrides", overrides.assignments},
+      {"overrides", assignments},
       {"removed_keys", overrides.removals},
       {"threads", scenario.threads},
       // How idle OpenMP threads wait changes the speed, not the results (see main.cpp).

@@ -195,15 +195,15 @@ Parameters validate_table(
         array && spec->type == ParameterType::kIntList) {
       for (std::size_t i = 0; i < array->size(); ++i) {
         if (const auto* real = array->get(i)->as_floating_point()) {
-          std::ostringstream shown;
-          shown << *real;
+          std::ostringstream number_text;
+          number_text << *real;
           throw ConfigError(fmt::format(
               "{}: '{}' must be an array of integers (got an array whose element {} is the "
               "number {}); write it without a decimal point",
               locator.where(node),
               key_path,
               i,
-              shown.str()));
+              number_text.str()));
         }
       }
     }
@@ -265,8 +265,8 @@ std::string require_string(
 }
 
 // Applies one `--set key=value`; `steps.N.key` addresses the N-th step, counting from 1.
-void apply_assignment(toml::table& root, const std::string& given) {
-  const std::string assignment = normalise_assignment(given);
+void apply_assignment(toml::table& root, const std::string& raw_assignment) {
+  const std::string assignment = normalise_assignment(raw_assignment);
   check_assignment_syntax(assignment);
   const auto equals = assignment.find('=');
   const std::string key_path = assignment.substr(0, equals);

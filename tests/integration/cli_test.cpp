@@ -277,9 +277,10 @@ TEST(Cli, InterruptStopsAnAnalysisStepBetweenItsParts) {
 TEST(Cli, InterruptedRunRecordsStatus) {
   TempDir dir;
   // With 1,000 epochs and no early stopping the tiny run trains for minutes, so after 6 s it is
-  // training, past data loading and set-up, and still running.
+  // training, past data loading and set-up, and still running. The blanks around the second
+  // assignment's '=' are left out of the manifest.
   const std::string command = std::string(GENMEM_PROGRAM) + " run " + kTiny.string()
-      + " -q --set models.neocortex.epochs=1000 --set models.neocortex.patience=0 --output "
+      + " -q --set models.neocortex.epochs=1000 --set \"models.neocortex.patience = 0\" --output "
       + (dir / "run").string() + " 2>" + (dir / "err").string()
       + " & pid=$!; sleep 6; kill -INT $pid; wait $pid";
   const int status = std::system(("bash -c '" + command + "'").c_str());
@@ -769,24 +770,33 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   EXPECT_EQ(counted.exit_code, 1);
   EXPECT_THAT(last_line(counted.err), HasSubstr("contains 3 runs (2 failed, interrupted)"));
 
+  // Runs the scenario loading `file` into `output` and expects it to stop with `message` in its
+  // one-line error before it creates its folder.
+  auto expect_rejected =
+      [&](const fs::path& file, const std::string& output, const std::string& message) {
+        const Result rejected = run_loading(file, dir / output);
+        EXPECT_EQ(rejected.exit_code, 1) << output;
+        EXPECT_THAT(last_line(rejected.err), HasSubstr(message));
+        EXPECT_FALSE(fs::exists(dir / output)) << output;
+      };
+
   // Completed runs without a checkpoint come from a scenario that trains nothing.
   fs::create_directories(dir / "analysis-runs/20260101T000000Z");
   write_text(dir / "analysis-runs/20260101T000000Z/manifest.json", R"({"status": "completed"})");
-  const Result analyses = run_loading(dir / "analysis-runs", dir / "run5");
-  EXPECT_EQ(analyses.exit_code, 1);
-  EXPECT_THAT(
-      last_line(analyses.err),
-      HasSubstr("contains 1 run (completed without a checkpoint), but none completed with "
-                "checkpoints/neocortex.pt; runs of a scenario without a train step save no "
-                "model; set steps.1.file to the runs of one with a train step"));
+  expect_rejected(
+      dir / "analysis-runs",
+      "run5",
+      "contains 1 run (completed without a checkpoint), but none completed with "
+      "checkpoints/neocortex.pt; runs of a scenario without a train step save no model; set "
+      "steps.1.file to the runs of one with a train step");
 
   // The same for one such run named directly.
-  const Result analysis = run_loading(dir / "analysis-runs/20260101T000000Z", dir / "run8");
-  EXPECT_EQ(analysis.exit_code, 1);
-  EXPECT_THAT(
-      last_line(analysis.err),
-      HasSubstr("20260101T000000Z' is a completed run without checkpoints/neocortex.pt; runs of "
-                "a scenario without a train step save no model"));
+  expect_rejected(
+      dir / "analysis-runs/20260101T000000Z",
+      "run8",
+      "20260101T000000Z' is a completed run without checkpoints/neocortex.pt; runs of a scenario "
+      "without a train step save no model; set steps.1.file to the runs of one with a train "
+      "step");
 
   // A folder whose every run changed its settings: the runs are named, not loaded.
   const fs::path changed = dir / "changed-runs/20260104T000000Z";
@@ -796,29 +806,21 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       R"({"status": "completed", "overrides": ["models.neocortex.epochs=2"]})");
   write_text(changed / "scenario.toml", "[data]\nsource = 'shapes3d_rendered'\n");
   write_text(changed / "checkpoints/neocortex.pt", "weights");
-  const Result only_changed = run_loading(dir / "changed-runs", dir / "run6");
-  EXPECT_EQ(only_changed.exit_code, 1);
-  EXPECT_THAT(
-      last_line(only_changed.err),
-      HasSubstr("changed-runs' has 1 completed run with checkpoints/neocortex.pt, but it was made "
-                "with changed settings or on another data source than 'shapes3d_rendered': "
-                "20260104T000000Z (models.neocortex.epochs=2); to analyse it, set steps.1.file "
-                "to its run folder"));
+  expect_rejected(
+      dir / "changed-runs",
+      "run6",
+      "changed-runs' has 1 completed run with checkpoints/neocortex.pt, but it was made with "
+      "changed settings or on another data source than 'shapes3d_rendered': 20260104T000000Z "
+      "(models.neocortex.epochs=2); to analyse it, set steps.1.file to its run folder");
 
-  // A damaged checkpoint, here a zip archive cut short, stops the run before it creates its
-  // folder.
+  // A damaged checkpoint, here a zip archive cut short.
   const fs::path damaged = dir / "damaged.pt";
   write_text(damaged, std::string("PK\x03\x04", 4) + "cut short");
-  const Result damaged_run = run_loading(damaged, dir / "run7");
-  EXPECT_EQ(damaged_run.exit_code, 1);
-  EXPECT_THAT(
-      last_line(damaged_run.err),
-      HasSubstr(
-          "step 1 (load): plugin 'vae' failed in load: vae: model file '" + damaged.string()
-          + "' is damaged: it is not a complete zip archive"));
-  for (const char* output : {"run5", "run6", "run7", "run8"}) {
-    EXPECT_FALSE(fs::exists(dir / output)) << output;
-  }
+  expect_rejected(
+      damaged,
+      "run7",
+      "step 1 (load): plugin 'vae' failed in load: vae: model file '" + damaged.string()
+          + "' is damaged: it is not a complete zip archive");
 }
 
 }  // namespace

@@ -101,18 +101,13 @@ void add_scenario_options(
     std::string& scenario,
     std::vector<std::string>& assignments) {
   // A --set that is not key=value is a malformed command line, so a usage error (exit status 2).
-  // The notifier runs after the values are stored in `assignments`, so it also normalises them
-  // there, and the manifest records `--set 'a = 1'` as a=1.
-  const auto check_assignments = [&assignments](const std::vector<std::string>& values) {
+  const auto check_assignments = [](const std::vector<std::string>& values) {
     for (const std::string& value : values) {
       try {
         genmem::check_assignment_syntax(genmem::normalise_assignment(value));
       } catch (const genmem::ConfigError& error) {
         throw po::error(error.what());
       }
-    }
-    for (std::string& assignment : assignments) {
-      assignment = genmem::normalise_assignment(assignment);
     }
   };
   options.add_options()("scenario", po::value(&scenario), "scenario file (TOML)")(

@@ -47,13 +47,16 @@ struct Traces {
   at::Tensor unpredictable_elements;
   /// Pixels kept in the trace, int64 `[N]`.
   at::Tensor stored_pixels;
+  /// The images decoded from their latent means, in [0, 1], `[N, C, H, W]`.
+  at::Tensor reconstruction;
 };
 
 Traces make_traces(GenerativeModel& model, const at::Tensor& images, double threshold) {
   const at::Tensor latent = model.encode(images).mean;
-  const at::Tensor error = images - model.decode(latent);
-  const at::Tensor mask = error.abs().mean(1, /*keepdim=*/true).gt(threshold);
   Traces result;
+  result.reconstruction = model.decode(latent);
+  const at::Tensor error = images - result.reconstruction;
+  const at::Tensor mask = error.abs().mean(1, /*keepdim=*/true).gt(threshold);
   result.sensory = at::where(mask, images.mul(2.0).sub(1.0), at::zeros_like(images));
   result.traces = at::cat({result.sensory.flatten(1), latent}, 1).contiguous();
   result.unpredictable_elements = error.abs().gt(threshold).flatten(1).sum(1);
@@ -221,8 +224,7 @@ class ExtendedRecallStep final : public Step {
       const at::Tensor own = nearest.eq(at::arange(items_, at::kLong));
 
       // The neocortex alone: the scene decoded from the noisy cue's latent, with no trace.
-      const at::Tensor alone_errors =
-          (images - model.decode(model.encode(cues).mean)).pow(2).flatten(1).sum(1);
+      const at::Tensor alone_errors = (images - queries.reconstruction).pow(2).flatten(1).sum(1);
 
       const MeanAndSem error = describe(errors);
       const MeanAndSem alone_error = describe(alone_errors);
@@ -463,6 +465,9 @@ class CarmichaelStep final : public Step {
     // The sensory part of the stored traces is the same for every concept.
     const Traces stored = make_traces(model, stimuli, threshold_);
     bool warned_one_shape = false;
+    // One value per concept, so that the headline numbers printed after a run show the results.
+    std::vector<double> nearer_concept;
+    std::vector<double> decoded_as_concept;
     for (const std::int64_t concept_shape : concepts_) {
       memory.clear();
       const at::Tensor concept_latent =
@@ -518,6 +523,8 @@ class CarmichaelStep final : public Step {
             {"recall_decoded_as", recalled_shapes[i].item<std::int64_t>()},
         });
       }
+      nearer_concept.push_back(latent_nearer_concept);
+      decoded_as_concept.push_back(recalled_as_concept);
       results.push_back({
           {"concept", concept_shape},
           {"recalled_latent_nearer_concept", latent_nearer_concept},
@@ -544,13 +551,6 @@ class CarmichaelStep final : public Step {
           context.output.file(fmt::format("figures/carmichael_concept_{}.png", concept_shape)),
           rows.flatten(0, 1),
           rows.size(1));
-    }
-    // One value per concept, so that the headline numbers printed after a run show the results.
-    std::vector<double> nearer_concept;
-    std::vector<double> decoded_as_concept;
-    for (const auto& result : results) {
-      nearer_concept.push_back(result["recalled_latent_nearer_concept"].get<double>());
-      decoded_as_concept.push_back(result["recalls_decoded_as_concept"].get<double>());
     }
     context.summary["carmichael"] = {
         {"threshold", threshold_},

@@ -232,6 +232,15 @@ std::string make_model_fix(std::size_t step_number, const fs::path& file) {
       step_number);
 }
 
+// Says where step `step_number` should point instead of at runs that completed without a
+// checkpoint, which come from a scenario that trains no model.
+std::string analysis_run_fix(std::size_t step_number) {
+  return fmt::format(
+      "runs of a scenario without a train step save no model; set steps.{}.file to the runs of "
+      "one with a train step",
+      step_number);
+}
+
 // Describes why each run of `runs` (newest first) was passed over, such as
 // "20260102T000000Z (steps.3.on=images)", the first three in full.
 std::string describe_passed_over(const std::vector<fs::path>& runs, const std::string& source) {
@@ -294,7 +303,6 @@ CheckpointChoice resolve_checkpoint(
       choice.checkpoint.empty() && fs::is_directory(file, error) ? count_runs_by_status(file)
                                                                  : std::map<std::string, int>();
   if (!unfinished.empty()) {
-    // Runs that completed without a checkpoint come from a scenario that trains no model.
     const bool analyses = unfinished.count(kCompletedWithout) > 0;
     throw load_error(
         scenario,
@@ -304,11 +312,7 @@ CheckpointChoice resolve_checkpoint(
             "contains {}, but none completed with {}",
             describe_run_counts(unfinished),
             kCheckpoint),
-        analyses ? fmt::format(
-            "runs of a scenario without a train step save no model; set steps.{}.file "
-            "to the runs of one with a train step",
-            step_number)
-                 : make_model_fix(step_number, file));
+        analyses ? analysis_run_fix(step_number) : make_model_fix(step_number, file));
   }
   if (choice.checkpoint.empty() && run_status(file) == "completed") {
     throw load_error(
@@ -316,10 +320,7 @@ CheckpointChoice resolve_checkpoint(
         step_number,
         file,
         fmt::format("is a completed run without {}", kCheckpoint),
-        fmt::format(
-            "runs of a scenario without a train step save no model; set steps.{}.file to a run "
-            "of one with a train step",
-            step_number));
+        analysis_run_fix(step_number));
   }
   if (choice.checkpoint.empty()) {
     throw load_error(
@@ -362,12 +363,15 @@ class LoadStep final : public Step {
     const CheckpointChoice choice =
         resolve_checkpoint(context.scenario, context.step_number, file_);
     const fs::path& checkpoint = choice.checkpoint;
-    // A run folder named directly, or the run folder holding a checkpoint named directly. A
-    // folder of runs yields only completed runs.
+    // The run whose status is checked: a run folder named directly, or the run folder that
+    // contains a checkpoint named directly. A folder of runs yields only completed runs.
     std::error_code error;
-    const fs::path run = fs::is_regular_file(file_ / kCheckpoint, error) ? file_
-        : fs::is_regular_file(file_, error) ? enclosing_run_folder(file_)
-                                            : fs::path();
+    fs::path run;
+    if (fs::is_regular_file(file_ / kCheckpoint, error)) {
+      run = file_;
+    } else if (fs::is_regular_file(file_, error)) {
+      run = enclosing_run_folder(file_);
+    }
     const std::string status = run.empty() ? std::string("completed") : run_status(run);
     if (status == "" || status == "unknown") {
       spdlog::warn(

@@ -67,8 +67,8 @@ AssociativeMemory& require_hippocampus(RunContext& context, const char* step);
 /// Returns the neocortex, or throws ConfigError saying the scenario needs one for `step`.
 GenerativeModel& require_neocortex(RunContext& context, const char* step);
 
-/// A rank correlation for a summary: `rho`, `p_value` and `p_value_exact` (null when the series
-/// is too long to enumerate).
+/// Returns a rank correlation as summary JSON: `rho`, `p_value` and `p_value_exact` (null when
+/// the series is too long to enumerate).
 nlohmann::json describe_correlation(const RankCorrelation& correlation);
 
 }  // namespace genmem
