@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -200,11 +201,34 @@ void run_step(Step& step, const std::string& kind, RunContext& context) {
   }
 }
 
+// Gives a step's preflight a way to create a neocortex apart from the run's.
+PreflightContext preflight_context(const Scenario& scenario, const ScenarioOverrides& overrides) {
+  return {[&scenario, &overrides] {
+    return create_models(scenario, overrides, /*announce=*/false).neocortex;
+  }};
+}
+
 }  // namespace
 
 void check_models(const Scenario& scenario, const ScenarioOverrides& overrides) {
   const LoadedModels models = create_models(scenario, overrides);
   check_images_fit_neocortex(scenario, models.neocortex.get());
+}
+
+std::vector<std::string> check_step_inputs(
+    const Scenario& scenario, const ScenarioOverrides& overrides) {
+  std::vector<std::string> problems;
+  const PreflightContext context = preflight_context(scenario, overrides);
+  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+    if (const auto& preflight = find_step_kind(scenario.steps[i].kind)->preflight; preflight) {
+      try {
+        preflight(scenario, i, context);
+      } catch (const Error& error) {
+        problems.emplace_back(error.what());
+      }
+    }
+  }
+  return problems;
 }
 
 RunOutcome run_scenario(const RunOptions& options) {
@@ -224,12 +248,10 @@ RunOutcome run_scenario(const RunOptions& options) {
   // steps' own checks come before the data, which can take a while to read or render.
   LoadedModels models = create_models(scenario, options.overrides);
   check_images_fit_neocortex(scenario, models.neocortex.get());
-  const PreflightContext preflight_context{[&] {
-    return create_models(scenario, options.overrides, /*announce=*/false).neocortex;
-  }};
+  const PreflightContext checks = preflight_context(scenario, options.overrides);
   for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
     if (const auto& preflight = find_step_kind(scenario.steps[i].kind)->preflight; preflight) {
-      preflight(scenario, i, preflight_context);
+      preflight(scenario, i, checks);
     }
   }
   DataSplit data =

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +42,12 @@ Scenario prepare_scenario(const RunOptions& options);
 /// source's images. Throws ConfigError when the shapes differ, and PluginLoadError or ModelError
 /// when a plugin cannot be loaded or its model cannot be created.
 void check_models(const Scenario& scenario, const ScenarioOverrides& overrides);
+
+/// Checks what the steps read from outside the scenario, such as a load step's checkpoint, as a
+/// run does before it creates its folder. Returns one message per step that could not run now,
+/// or none.
+std::vector<std::string> check_step_inputs(
+    const Scenario& scenario, const ScenarioOverrides& overrides);
 
 /// Runs a scenario end to end: checks it, loads data and plugins, creates the run folder and
 /// runs each step. When a step fails the manifest records the error before it is rethrown.

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <string>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -147,6 +149,23 @@ TEST(Cli, ValidatePrintsResolvedScenario) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("beta = 7.0"));
   EXPECT_THAT(result.out, HasSubstr("max_steps = 10"));
+}
+
+// Every scenario that ships with genmem passes validation, so a change to a step's parameters
+// cannot leave one of them behind.
+TEST(Cli, EveryShippedScenarioValidates) {
+  std::set<std::string> checked;
+  for (const auto& entry : fs::recursive_directory_iterator(kSource / "scenarios")) {
+    if (entry.path().extension() != ".toml") {
+      continue;
+    }
+    const Result result = run_genmem("validate " + entry.path().string());
+    EXPECT_EQ(result.exit_code, 0) << entry.path() << ": " << last_line(result.err);
+    EXPECT_THAT(result.out, HasSubstr("[scenario]")) << entry.path();
+    checked.insert(entry.path().lexically_relative(kSource / "scenarios").generic_string());
+  }
+  EXPECT_TRUE(checked.contains("mnist/consolidation.toml"));
+  EXPECT_TRUE(checked.contains("shapes3d/boundary-extension-quick.toml"));
 }
 
 TEST(Cli, MisspeltSetKeyFailsInOneLine) {
@@ -728,6 +747,18 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(last_line(result.err), HasSubstr("step 1 (load): '"));
   EXPECT_THAT(last_line(result.err), HasSubstr("no-such-run' not found"));
+
+  // The scenario itself is valid; validation warns that a run would stop on the checkpoint.
+  const Result validated = run_genmem(
+      "validate " + scenario.string() + " --set steps.1.file=" + (dir / "no-such-run").string());
+  EXPECT_EQ(validated.exit_code, 0);
+  EXPECT_THAT(validated.err, HasSubstr("imagination-quick.toml' is valid"));
+  EXPECT_THAT(
+      last_line(validated.err),
+      HasSubstr(
+          "genmem: warning: a run would stop now: scenario '" + scenario.string()
+          + "' step 1 (load): '"));
+  EXPECT_THAT(last_line(validated.err), HasSubstr("no-such-run' not found"));
   EXPECT_THAT(
       last_line(result.err),
       HasSubstr("run the scenario that trains the model to its end first, or set steps.1.file"));

@@ -19,8 +19,17 @@ TEST(RunFolder, NewFolderPerRun) {
   const RunFolder second = RunFolder::create(root.path(), "demo", "");
   EXPECT_NE(first.path(), second.path());
   EXPECT_TRUE(fs::is_directory(first.path() / "figures"));
-  EXPECT_TRUE(fs::is_directory(second.path() / "checkpoints"));
   EXPECT_EQ(first.path().parent_path(), root / "demo");
+}
+
+TEST(RunFolder, CheckpointsFolderAppearsWithFirstCheckpoint) {
+  test_support::TempDir root;
+  const RunFolder folder = RunFolder::create(root.path(), "demo", "");
+  EXPECT_FALSE(fs::exists(folder.path() / "checkpoints"));
+  folder.save_checkpoint(
+      "model.pt", [](const std::string& path) { test_support::write_text(path, "weights"); });
+  EXPECT_EQ(test_support::read_text(folder.path() / "checkpoints/model.pt"), "weights");
+  EXPECT_FALSE(fs::exists(folder.path() / "checkpoints/model.pt.tmp"));
 }
 
 TEST(RunFolder, NonEmptyExplicitFolderKept) {

@@ -240,6 +240,11 @@ int validate_command(const std::vector<std::string>& arguments) {
   genmem::check_models(resolved, run.overrides);
   std::cout << genmem::format_scenario(resolved);
   std::cerr << "genmem: scenario '" << scenario << "' is valid\n";
+  // What the steps read from outside the file, such as a checkpoint that a later run will write,
+  // does not make the scenario invalid, but a run would stop on it now.
+  for (const std::string& problem : genmem::check_step_inputs(resolved, run.overrides)) {
+    std::cerr << "genmem: warning: a run would stop now: " << problem << "\n";
+  }
   return EXIT_SUCCESS;
 }
 

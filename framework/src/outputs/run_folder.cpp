@@ -122,7 +122,6 @@ RunFolder RunFolder::create(
   create_new_folder(path);
   std::error_code error;
   fs::create_directories(path / "figures", error);
-  fs::create_directories(path / "checkpoints", error);
   if (error) {
     throw IoError(fmt::format("could not create folders inside '{}'", path.string()));
   }
@@ -137,8 +136,13 @@ void RunFolder::save_checkpoint(
     const std::string& name, const std::function<void(const std::string&)>& save) const {
   const fs::path target = path_ / "checkpoints" / name;
   const fs::path temporary = target.string() + ".tmp";
-  save(temporary.string());
   std::error_code error;
+  fs::create_directories(target.parent_path(), error);
+  if (error) {
+    throw IoError(
+        fmt::format("could not create '{}': {}", target.parent_path().string(), error.message()));
+  }
+  save(temporary.string());
   fs::rename(temporary, target, error);
   if (error) {
     throw IoError(

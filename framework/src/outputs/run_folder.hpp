@@ -28,7 +28,8 @@ std::filesystem::path enclosing_run_folder(const std::filesystem::path& path);
 class RunFolder {
  public:
   /// Creates `explicit_dir` when given, else `<root>/<scenario name>/<UTC timestamp>` (with a
-  /// numeric suffix when that exists already), with `figures/` and `checkpoints/` inside.
+  /// numeric suffix when that exists already), with `figures/` inside. `checkpoints/` appears
+  /// with the first checkpoint saved.
   static RunFolder create(
       const std::filesystem::path& root,
       const std::string& scenario_name,
@@ -40,8 +41,8 @@ class RunFolder {
 
   void write(const std::string& relative, const std::string& content) const;
 
-  /// Saves `checkpoints/<name>` through `save`, which writes to the path it is given: a
-  /// temporary file that replaces the checkpoint only once complete.
+  /// Saves `checkpoints/<name>`, creating the folder if needed, through `save`, which writes to the
+  /// path it is given: a temporary file that replaces the checkpoint only once complete.
   void save_checkpoint(
       const std::string& name, const std::function<void(const std::string&)>& save) const;
 
