@@ -1,6 +1,9 @@
 #include "guarded_models.hpp"
 
+#include <vector>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <genmem/error.hpp>
 
@@ -25,6 +28,48 @@ auto guard(const std::string& plugin, const char* call_name, Call&& call) -> dec
   }
 }
 
+std::string describe(at::ScalarType type, at::IntArrayRef sizes) {
+  return fmt::format("{} [{}]", c10::toString(type), fmt::join(sizes, ", "));
+}
+
+std::string describe(const at::Tensor& tensor) {
+  return tensor.defined() ? describe(tensor.scalar_type(), tensor.sizes()) : "nothing";
+}
+
+// Checks one tensor a plugin returned against its documented type and shape, so that a plugin's
+// mistake is reported as its own rather than as a LibTorch error in the step that uses it.
+void check_result(
+    const std::string& plugin,
+    const char* call_name,
+    const char* what,
+    const at::Tensor& tensor,
+    at::ScalarType type,
+    at::IntArrayRef sizes) {
+  if (tensor.defined() && tensor.scalar_type() == type && tensor.sizes() == sizes) {
+    return;
+  }
+  throw ModelError(fmt::format(
+      "plugin '{}' returned {} as {} from {}, expected {}; fix the plugin's {}",
+      plugin,
+      describe(tensor),
+      what,
+      call_name,
+      describe(type, sizes),
+      call_name));
+}
+
+void check_finite(
+    const std::string& plugin, const char* call_name, const char* what, const at::Tensor& tensor) {
+  if (!at::isfinite(tensor).all().item<bool>()) {
+    throw ModelError(fmt::format(
+        "plugin '{}' returned {} with NaN or infinite values from {}; fix the plugin's {}",
+        plugin,
+        what,
+        call_name,
+        call_name));
+  }
+}
+
 class GuardedMemory final : public AssociativeMemory {
  public:
   GuardedMemory(std::string plugin, std::unique_ptr<AssociativeMemory> inner)
@@ -35,7 +80,13 @@ class GuardedMemory final : public AssociativeMemory {
   }
 
   RecallResult recall(const at::Tensor& cues, const RecallOptions& options) override {
-    return guard(plugin_, "recall", [&] { return inner_->recall(cues, options); });
+    RecallResult result = guard(plugin_, "recall", [&] { return inner_->recall(cues, options); });
+    const std::int64_t count = cues.size(0);
+    check_result(plugin_, "recall", "states", result.states, at::kFloat, {count, cues.size(1)});
+    check_finite(plugin_, "recall", "states", result.states);
+    check_result(plugin_, "recall", "steps", result.steps, at::kLong, {count});
+    check_result(plugin_, "recall", "converged", result.converged, at::kBool, {count});
+    return result;
   }
 
   at::Tensor patterns() const override {
@@ -109,15 +160,23 @@ class GuardedModel final : public GenerativeModel {
   }
 
   Encoding encode(const at::Tensor& images) override {
-    return guard(plugin_, "encode", [&] { return inner_->encode(images); });
+    Encoding encoding = guard(plugin_, "encode", [&] { return inner_->encode(images); });
+    const std::vector<std::int64_t> sizes{images.size(0), latent_dim()};
+    check_result(plugin_, "encode", "the mean", encoding.mean, at::kFloat, sizes);
+    check_finite(plugin_, "encode", "the mean", encoding.mean);
+    return encoding;
   }
 
   at::Tensor decode(const at::Tensor& latents) override {
-    return guard(plugin_, "decode", [&] { return inner_->decode(latents); });
+    at::Tensor images = guard(plugin_, "decode", [&] { return inner_->decode(latents); });
+    check_images(images, "decode", latents.size(0));
+    return images;
   }
 
   at::Tensor sample(std::int64_t n) override {
-    return guard(plugin_, "sample", [&] { return inner_->sample(n); });
+    at::Tensor images = guard(plugin_, "sample", [&] { return inner_->sample(n); });
+    check_images(images, "sample", n);
+    return images;
   }
 
   std::map<std::string, at::Tensor> representations(const at::Tensor& images) override {
@@ -141,6 +200,14 @@ class GuardedModel final : public GenerativeModel {
   }
 
  private:
+  // Checks that `call_name` returned `count` finite float32 images of the model's shape.
+  void check_images(const at::Tensor& images, const char* call_name, std::int64_t count) const {
+    std::vector<std::int64_t> sizes = image_shape();
+    sizes.insert(sizes.begin(), count);
+    check_result(plugin_, call_name, "images", images, at::kFloat, sizes);
+    check_finite(plugin_, call_name, "images", images);
+  }
+
   std::string plugin_;
   std::unique_ptr<GenerativeModel> inner_;
 };

@@ -1,6 +1,7 @@
 #include "plugin_loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <genmem/error.hpp>
 
 #include "guarded_models.hpp"
+#include "scenario.hpp"
 
 namespace genmem {
 namespace fs = std::filesystem;
@@ -283,6 +285,16 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
       return *plugin;
     }
   }
+  // A name becomes part of a file path, so it may not hold '/' or '..'.
+  const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+  if (!valid) {
+    throw PluginLoadError(fmt::format(
+        "plugin name '{}' is invalid: a name has only letters, digits, '_' and '-', such as "
+        "'modern_hopfield'; run 'genmem plugins' to list the available plugins",
+        name));
+  }
 
   std::string tried;
   for (const auto& folder : search_path_) {
@@ -303,11 +315,29 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
     loaded_.push_back(std::move(plugin));
     return *loaded_.back();
   }
+  const std::string suggestion = closest_name(name, plugin_file_names());
   throw PluginLoadError(fmt::format(
-      "plugin '{}' was not found; run 'genmem plugins' to list the available plugins, or add its "
-      "folder with --plugin-path or GENMEM_PLUGIN_PATH (tried {})",
+      "plugin '{}' was not found{}; run 'genmem plugins' to list the available plugins, or add "
+      "its folder with --plugin-path or GENMEM_PLUGIN_PATH (tried {})",
       name,
+      suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
       tried));
+}
+
+std::vector<std::string> PluginLoader::plugin_file_names() const {
+  std::vector<std::string> names;
+  for (const auto& folder : search_path_) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(folder, error)) {
+      const std::string file_name = entry.path().filename().string();
+      if (file_name.starts_with(kPluginPrefix) && file_name.ends_with(kPluginSuffix)) {
+        names.push_back(file_name.substr(
+            std::strlen(kPluginPrefix),
+            file_name.size() - std::strlen(kPluginPrefix) - std::strlen(kPluginSuffix)));
+      }
+    }
+  }
+  return names;
 }
 
 std::vector<LoadedPlugin> PluginLoader::discover() {

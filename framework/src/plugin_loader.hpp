@@ -52,6 +52,10 @@ class PluginLoader {
   /// Loads every plugin file found in the search path; files that fail are skipped with a warning.
   std::vector<LoadedPlugin> discover();
 
+  /// Returns the plugin names that the files in the search path are named for, without loading
+  /// them.
+  std::vector<std::string> plugin_file_names() const;
+
   const std::vector<std::filesystem::path>& search_path() const { return search_path_; }
 
  private:

@@ -404,7 +404,14 @@ ModelSpec read_model(
   spec.role = role;
   spec.plugin = require_string(table, "plugin", prefix + ".plugin", locator.where(node), locator);
 
-  const LoadedPlugin& plugin = loader.load(spec.plugin);
+  const LoadedPlugin& plugin = [&]() -> const LoadedPlugin& {
+    try {
+      return loader.load(spec.plugin);
+    } catch (const PluginLoadError& error) {
+      throw PluginLoadError(
+          fmt::format("{}: {}", locator.where(*table.get("plugin")), error.what()));
+    }
+  }();
   const PluginRole needed =
       role == kHippocampus ? PluginRole::kAssociativeMemory : PluginRole::kGenerativeModel;
   if (plugin.role != needed) {

@@ -558,9 +558,13 @@ TEST(Cli, QuickDistortionsMakeDigitsPrototypical) {
   TempDir dir;
   const fs::path scenario = kSource / "scenarios/mnist/prototypical-distortions-quick.toml";
   const Result result = run_genmem(
-      "run " + scenario.string() + " -q --set data.dir=" + (kSource / "data").string()
-      + " --output " + (dir / "run").string());
+      "run " + scenario.string() + " --set data.dir=" + (kSource / "data").string() + " --output "
+      + (dir / "run").string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
+  // The scenario trains with `measure = false`, and the log says so instead of showing NaN.
+  EXPECT_THAT(
+      result.err, HasSubstr("before training: test figures not measured (measure = false)"));
+  EXPECT_THAT(result.err, ::testing::Not(HasSubstr("nan")));
   const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
   const auto& variance = summary["class_variance"];
   EXPECT_TRUE(variance["outputs_less_variable_for_every_class"].get<bool>());
@@ -888,7 +892,9 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   EXPECT_THAT(
       table, HasSubstr("| plugin=modern_hopfield | 40 ± 0 (n=2) | 40 ± 0 (n=2) | 40 ± 0 (n=2) |"));
   EXPECT_THAT(
-      table, HasSubstr("- plugin=no_such_plugin, seed 2: plugin 'no_such_plugin' was not found"));
+      table,
+      HasSubstr("- plugin=no_such_plugin, seed 2: --vary or --set: plugin 'no_such_plugin' was not "
+                "found"));
   const std::string csv = read_text(dir / "comparison/comparison.csv");
   EXPECT_THAT(
       csv,

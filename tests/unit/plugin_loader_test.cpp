@@ -127,6 +127,44 @@ TEST(PluginLoader, ThrowingCallRethrownAsModelError) {
   }
 }
 
+// A recall result of the wrong type or shape names the plugin and what it returned, instead of
+// failing later in a step with LibTorch's message.
+TEST(PluginLoader, MalformedRecallResultNamesPlugin) {
+  const LoadedPlugin plugin = PluginLoader::load_file(fixture("fixture_ok"));
+  const auto recall_with_fault = [&](const std::string& fault) -> std::string {
+    Parameters parameters = default_parameters(plugin.parameters);
+    parameters.set("fault", fault);
+    auto memory = create_memory(plugin, {parameters, "cpu", 1});
+    try {
+      memory->recall(at::zeros({3, 4}), RecallOptions{});
+    } catch (const ModelError& error) {
+      return error.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(recall_with_fault(""), "no error");
+  EXPECT_EQ(
+      recall_with_fault("wide_states"),
+      "plugin 'fixture_ok' returned Float [3, 5] as states from recall, expected Float [3, 4]; "
+      "fix the plugin's recall");
+  EXPECT_EQ(
+      recall_with_fault("double_states"),
+      "plugin 'fixture_ok' returned Double [3, 4] as states from recall, expected Float [3, 4]; "
+      "fix the plugin's recall");
+  EXPECT_EQ(
+      recall_with_fault("nan_states"),
+      "plugin 'fixture_ok' returned states with NaN or infinite values from recall; fix the "
+      "plugin's recall");
+  EXPECT_EQ(
+      recall_with_fault("float_steps"),
+      "plugin 'fixture_ok' returned Float [3] as steps from recall, expected Long [3]; fix the "
+      "plugin's recall");
+  EXPECT_EQ(
+      recall_with_fault("no_converged"),
+      "plugin 'fixture_ok' returned nothing as converged from recall, expected Bool [3]; fix the "
+      "plugin's recall");
+}
+
 TEST(PluginLoader, WrongRoleRejected) {
   const LoadedPlugin plugin = PluginLoader::load_file(fixture("fixture_ok"));
   EXPECT_THROW(

@@ -124,9 +124,21 @@ TEST(Scenario, UnknownPluginListsTriedPaths) {
     parse(replace(kValid, "plugin = \"vae\"", "plugin = \"vea\""));
     FAIL() << "expected PluginLoadError";
   } catch (const PluginLoadError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("plugin 'vea' was not found"));
+    EXPECT_THAT(error.what(), HasSubstr("plugin 'vea' was not found (did you mean 'vae'?)"));
     EXPECT_THAT(error.what(), HasSubstr("libgenmem_plugin_vea.so"));
     EXPECT_EQ(std::string(error.what()).find('\n'), std::string::npos);
+  }
+}
+
+TEST(Scenario, PluginNameWithPathRejected) {
+  try {
+    parse(replace(kValid, "plugin = \"vae\"", "plugin = \"../vae\""));
+    FAIL() << "expected PluginLoadError";
+  } catch (const PluginLoadError& error) {
+    EXPECT_THAT(
+        error.what(),
+        HasSubstr("plugin name '../vae' is invalid: a name has only letters, digits, '_' and "
+                  "'-', such as 'modern_hopfield'"));
   }
 }
 

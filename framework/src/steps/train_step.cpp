@@ -143,21 +143,26 @@ class TrainStep final : public Step {
             "neocortex.pt", [&](const std::string& path) { model.save(path); });
         last_good_epoch = report.epoch;
       }
+      // With `measure = false` the test figures are not measured, and the log says so rather
+      // than showing NaN.
+      const std::string measured = measure_
+          ? fmt::format(
+              "test reconstruction error {:.2f}, decoding accuracy {:.3f}",
+              measurement.reconstruction_error,
+              measurement.decoding_accuracy)
+          : std::string("test figures not measured (measure = false)");
       if (report.epoch == 0) {
+        spdlog::info("before training: {}", measured);
+      } else if (measure_) {
         spdlog::info(
-            "before training: test reconstruction error {:.2f}, decoding accuracy {:.3f}",
-            measurement.reconstruction_error,
-            measurement.decoding_accuracy);
-      } else {
-        spdlog::info(
-            "epoch {}: loss {:.2f}, test reconstruction error {:.2f}, decoding accuracy {:.3f} "
-            "({:.1f} s training, {:.1f} s measuring)",
+            "epoch {}: loss {:.2f}, {} ({:.1f} s training, {:.1f} s measuring)",
             report.epoch,
             report.loss,
-            measurement.reconstruction_error,
-            measurement.decoding_accuracy,
+            measured,
             report.seconds,
             measurement.seconds);
+      } else {
+        spdlog::info("epoch {}: loss {:.2f} ({:.1f} s)", report.epoch, report.loss, report.seconds);
       }
       throw_if_interrupted();
       if (!planned_epochs || next_epoch <= *planned_epochs) {
