@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -10,9 +12,12 @@
 #include <string_view>
 #include <utility>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <genmem/error.hpp>
 
@@ -320,6 +325,13 @@ std::vector<CompareVariant> build_variants(
   }
 
   for (const auto& axis : axes) {
+    if (axis.key.starts_with("compare.")) {
+      throw ConfigError(fmt::format(
+          "--vary {}: the [compare] table chooses what a comparison runs, so its keys cannot be "
+          "varied; use --seeds or --metric, or vary a key of [scenario], [data], [models] or the "
+          "steps",
+          axis.key));
+    }
     if (axis.key == "scenario.seed") {
       throw ConfigError(
           "--vary scenario.seed: the seeds are set by --seeds or compare.seeds, which run each "
@@ -429,6 +441,44 @@ std::string variant_error(const char* message) {
   return line;
 }
 
+// An exclusive lock on a comparison folder, held while the object lives. The operating system
+// releases it when the process ends, however it ends.
+class FolderLock {
+ public:
+  explicit FolderLock(const fs::path& folder) : path_(folder / ".compare.lock") {
+    descriptor_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (descriptor_ < 0) {
+      throw IoError(fmt::format(
+          "compare: cannot create '{}': {}; choose another --output",
+          path_.string(),
+          std::strerror(errno)));
+    }
+    if (::flock(descriptor_, LOCK_EX | LOCK_NB) != 0) {
+      const std::string holder = read_text(path_);
+      ::close(descriptor_);
+      throw IoError(fmt::format(
+          "compare: another genmem compare{} is writing to '{}'; wait for it to end, or choose "
+          "another --output",
+          holder.empty() ? "" : fmt::format(" (process {})", holder),
+          folder.string()));
+    }
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(descriptor_, 0) == 0) {
+      // The process id only improves the message above, so a failed write is not an error.
+      [[maybe_unused]] const auto written = ::write(descriptor_, pid.data(), pid.size());
+    }
+  }
+
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+  ~FolderLock() { ::close(descriptor_); }
+
+ private:
+  fs::path path_;
+  int descriptor_ = -1;
+};
+
 // Returns the comparison's run options with the settings of `variant` applied.
 RunOptions variant_options(const RunOptions& base, const CompareVariant& variant) {
   RunOptions settings = base;
@@ -461,8 +511,8 @@ CompareOutcome run_comparison(const CompareOptions& options) {
     }
   }
   const std::int64_t seeds = options.seeds.value_or(base.compare.seeds);
-  if (seeds < 1) {
-    throw ConfigError(fmt::format("--seeds must be at least 1 (got {})", seeds));
+  if (seeds < 1 || seeds > kMaxCompareSeeds) {
+    throw ConfigError(fmt::format("--seeds must be 1 to {} (got {})", kMaxCompareSeeds, seeds));
   }
   std::vector<std::string> headline;
   for (const auto& metric : options.metrics.empty() ? base.compare.metrics : options.metrics) {
@@ -500,6 +550,28 @@ CompareOutcome run_comparison(const CompareOptions& options) {
   }
   outcome.variants = build_variants(
       base, axes, declared, std::vector<std::string>(known_names.begin(), known_names.end()));
+  // Invalid variants are recorded as failed runs while the others run, but they are named now
+  // so that a mistyped value need not wait for the valid variants before it shows. When no
+  // variant is valid, as with a varied key that no scenario has, nothing runs.
+  std::string first_invalid;
+  std::size_t invalid = 0;
+  for (const auto& variant : outcome.variants) {
+    try {
+      prepare_scenario(variant_options(options.run, variant));
+    } catch (const Error& error) {
+      spdlog::warn(
+          "compare: variant {} is invalid and its runs will fail: {}",
+          variant.label,
+          variant_error(error.what()));
+      if (invalid++ == 0) {
+        first_invalid = fmt::format("{}: {}", variant.label, variant_error(error.what()));
+      }
+    }
+  }
+  if (invalid == outcome.variants.size()) {
+    throw ConfigError(fmt::format(
+        "compare: every variant is invalid, so nothing would run; the first is {}", first_invalid));
+  }
   outcome.folder = options.output_dir.empty() ? options.run.runs_root / (base.name + "-compare")
                                               : options.output_dir;
   // A run folder is never taken over: the comparison's report would replace the run's.
@@ -523,23 +595,13 @@ CompareOutcome run_comparison(const CompareOptions& options) {
         outcome.folder.string(),
         folder_error ? folder_error.message() : "a file of that name exists"));
   }
+  // Two comparisons writing into one folder would set each other's runs aside.
+  const FolderLock lock(outcome.folder);
   spdlog::info(
       "compare: {} variant(s) x {} seed(s) in {}",
       outcome.variants.size(),
       seeds,
       outcome.folder.string());
-  // Invalid variants are recorded as failed runs while the others run, but they are named now
-  // so that a mistyped value need not wait for the valid variants before it shows.
-  for (const auto& variant : outcome.variants) {
-    try {
-      prepare_scenario(variant_options(options.run, variant));
-    } catch (const Error& error) {
-      spdlog::warn(
-          "compare: variant {} is invalid and its runs will fail: {}",
-          variant.label,
-          variant_error(error.what()));
-    }
-  }
 
   for (const auto& variant : outcome.variants) {
     for (std::int64_t i = 0; i < seeds; ++i) {

@@ -534,10 +534,11 @@ CompareSpec read_compare(const toml::table& root, const Locator& locator) {
     const std::string name(key.str());
     if (name == "seeds") {
       const auto seeds = value.value_exact<std::int64_t>();
-      if (!seeds || *seeds < 1) {
+      if (!seeds || *seeds < 1 || *seeds > kMaxCompareSeeds) {
         throw ConfigError(fmt::format(
-            "{}: 'compare.seeds' must be an integer of at least 1 (got {})",
+            "{}: 'compare.seeds' must be an integer from 1 to {} (got {})",
             locator.where(value),
+            kMaxCompareSeeds,
             assignment_text(value)));
       }
       spec.seeds = *seeds;
@@ -580,6 +581,13 @@ CompareSpec read_compare(const toml::table& root, const Locator& locator) {
         if (array == nullptr || array->empty()) {
           throw ConfigError(fmt::format(
               "{}: 'compare.vary.\"{}\"' must be a non-empty array of values",
+              locator.where(axis_values),
+              axis_key.str()));
+        }
+        if (axis_key.str().starts_with("compare.")) {
+          throw ConfigError(fmt::format(
+              "{}: 'compare.vary.\"{}\"': the [compare] table chooses what a comparison runs, so "
+              "its keys cannot be varied; vary a key of [scenario], [data], [models] or the steps",
               locator.where(axis_values),
               axis_key.str()));
         }

@@ -69,6 +69,9 @@ struct ScenarioOverrides {
 };
 
 /// The model roles a scenario can fill, with the interface each needs.
+/// The most seeds a comparison runs per variant, which catches a mistyped --seeds.
+inline constexpr std::int64_t kMaxCompareSeeds = 1000;
+
 inline constexpr const char* kHippocampus = "hippocampus";
 inline constexpr const char* kNeocortex = "neocortex";
 

@@ -7,11 +7,14 @@
 #include <set>
 #include <string>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "shapes3d_test_file.hpp"
 #include "test_support.hpp"
@@ -1049,6 +1052,69 @@ TEST(Cli, CompareRejectsMalformedVary) {
       last_line(result.err),
       HasSubstr("--vary 'models.hippocampus.beta': expected key=value1,value2"));
   EXPECT_FALSE(fs::exists(dir / "comparison"));
+}
+
+TEST(Cli, CompareRejectsVaryThatNeverApplies) {
+  TempDir dir;
+  const auto compare = [&](const std::string& options) {
+    return run_genmem(
+        "compare " + quick_capacity_arguments() + " -q " + options + " --output "
+        + (dir / "comparison").string());
+  };
+
+  // A step that the scenario does not have makes every variant invalid.
+  const Result missing_step = compare("--vary steps.5.cues=1,2");
+  EXPECT_EQ(missing_step.exit_code, 1);
+  EXPECT_THAT(
+      last_line(missing_step.err),
+      HasSubstr("compare: every variant is invalid, so nothing would run; the first is "));
+  EXPECT_THAT(
+      last_line(missing_step.err),
+      HasSubstr("'steps.5' is not a step; the scenario has steps 1 to 2"));
+
+  // The [compare] table chooses what runs, so its keys are not varied.
+  const Result compare_key = compare("--vary compare.seeds=1,2");
+  EXPECT_EQ(compare_key.exit_code, 1);
+  EXPECT_THAT(
+      last_line(compare_key.err),
+      HasSubstr("--vary compare.seeds: the [compare] table chooses what a comparison runs"));
+
+  // A mistyped seed count is caught before a thousand runs start.
+  const Result seeds = compare("--vary models.hippocampus.beta=10,20 --seeds 1000000");
+  EXPECT_EQ(seeds.exit_code, 2);
+  EXPECT_THAT(last_line(seeds.err), HasSubstr("--seeds must be 1 to 1000 (got 1000000)"));
+  EXPECT_FALSE(fs::exists(dir / "comparison"));
+}
+
+// A second comparison into a folder that another one is writing to stops at once, and leaves
+// that folder as it was.
+TEST(Cli, CompareRejectsFolderInUse) {
+  TempDir dir;
+  fs::create_directories(dir / "comparison");
+  // This test takes the lock that a running comparison would hold.
+  const int descriptor =
+      ::open((dir / "comparison/.compare.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(descriptor, 0);
+  ASSERT_EQ(::flock(descriptor, LOCK_EX | LOCK_NB), 0);
+  ASSERT_EQ(::write(descriptor, "4242", 4), 4);
+
+  const Result result = run_genmem(
+      "compare " + quick_capacity_arguments() + " -q --vary models.hippocampus.beta=10,20 "
+      + "--output " + (dir / "comparison").string());
+  ::close(descriptor);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(
+      last_line(result.err),
+      HasSubstr(
+          "compare: another genmem compare (process 4242) is writing to '"
+          + (dir / "comparison").string()
+          + "'; wait for it to end, or choose another "
+            "--output"));
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(dir / "comparison")) {
+    entries.push_back(entry.path().filename());
+  }
+  EXPECT_EQ(entries, std::vector<fs::path>{".compare.lock"});
 }
 
 }  // namespace

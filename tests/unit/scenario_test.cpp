@@ -403,7 +403,15 @@ TEST(Scenario, CompareTableErrorsCiteKey) {
   const std::string base = std::string(kValid) + kCompare;
   EXPECT_THAT(
       config_error(replace(base, "seeds = 3", "seeds = 0")),
-      HasSubstr("'compare.seeds' must be an integer of at least 1 (got 0)"));
+      HasSubstr("'compare.seeds' must be an integer from 1 to 1000 (got 0)"));
+  EXPECT_THAT(
+      config_error(replace(base, "seeds = 3", "seeds = 1001")),
+      HasSubstr("'compare.seeds' must be an integer from 1 to 1000 (got 1001)"));
+  EXPECT_THAT(
+      config_error(
+          replace(base, "\"models.hippocampus.beta\" = [10, 20.5]", "\"compare.seeds\" = [1, 2]")),
+      HasSubstr("'compare.vary.\"compare.seeds\"': the [compare] table chooses what a comparison "
+                "runs, so its keys cannot be varied"));
   EXPECT_THAT(
       config_error(replace(base, "seeds = 3", "seed = 3")),
       HasSubstr("unknown key 'compare.seed'; did you mean 'seeds'?"));

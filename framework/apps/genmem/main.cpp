@@ -296,8 +296,9 @@ int compare_command(const std::vector<std::string>& arguments) {
     }
   }
   if (parsed->count("seeds") > 0) {
-    if (seeds < 1) {
-      throw po::error(fmt::format("--seeds must be at least 1 (got {})", seeds));
+    if (seeds < 1 || seeds > genmem::kMaxCompareSeeds) {
+      throw po::error(
+          fmt::format("--seeds must be 1 to {} (got {})", genmem::kMaxCompareSeeds, seeds));
     }
     compare.seeds = seeds;
   }
