@@ -10,6 +10,23 @@
 namespace genmem {
 namespace {
 
+// The longest plugin message passed on whole; a longer one is cut, so the error stays one
+// readable line.
+constexpr std::size_t kMaxPluginMessage = 1000;
+
+// Returns a plugin's message fit for a one-line error: a placeholder when it is empty, and the
+// first `kMaxPluginMessage` characters with a note when it is longer.
+std::string plugin_message(const std::string& message) {
+  if (message.empty()) {
+    return "(the plugin gave no message)";
+  }
+  if (message.size() <= kMaxPluginMessage) {
+    return message;
+  }
+  return fmt::format(
+      "{}... (cut from {} characters)", message.substr(0, kMaxPluginMessage), message.size());
+}
+
 template <typename Call>
 auto guard(const std::string& plugin, const char* call_name, Call&& call) -> decltype(call()) {
   const auto prefix = [&] {
@@ -18,13 +35,13 @@ auto guard(const std::string& plugin, const char* call_name, Call&& call) -> dec
   try {
     return call();
   } catch (const TrainingDivergedError& error) {
-    throw TrainingDivergedError(prefix() + error.what());
+    throw TrainingDivergedError(prefix() + plugin_message(first_line(error.what())));
   } catch (const ConfigError& error) {
-    throw ConfigError(prefix() + error.what());
+    throw ConfigError(prefix() + plugin_message(first_line(error.what())));
   } catch (const IoError& error) {
-    throw IoError(prefix() + error.what());
+    throw IoError(prefix() + plugin_message(first_line(error.what())));
   } catch (const std::exception& error) {
-    throw ModelError(prefix() + first_line(error.what()));
+    throw ModelError(prefix() + plugin_message(first_line(error.what())));
   }
 }
 

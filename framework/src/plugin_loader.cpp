@@ -204,9 +204,10 @@ std::vector<fs::path> PluginLoader::default_search_path(
     std::error_code error;
     if (!fs::is_directory(path, error)) {
       spdlog::warn(
-          "plugin folder '{}' does not exist; check --plugin-path, GENMEM_PLUGIN_PATH "
-          "and the scenario's plugin_paths",
-          path.string());
+          "plugin folder '{}' {}; check --plugin-path, GENMEM_PLUGIN_PATH and the scenario's "
+          "plugin_paths, which name folders that contain plugin files",
+          path.string(),
+          fs::exists(path, error) ? "is a file, not a folder" : "does not exist");
     }
   }
   // The plugin folder of the prefix the program runs from comes before the build tree, so an

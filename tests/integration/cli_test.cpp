@@ -144,6 +144,18 @@ TEST(Cli, DescribeShowsDefaultsAndRanges) {
   EXPECT_THAT(result.out, HasSubstr("beta"));
   EXPECT_THAT(result.out, HasSubstr("default 20.0"));
   EXPECT_THAT(result.out, HasSubstr("inv_sqrt_dim | none"));
+
+  // A step kind is described in the same way.
+  const Result step = run_genmem("plugins --describe store");
+  EXPECT_EQ(step.exit_code, 0);
+  EXPECT_THAT(step.out, HasSubstr("Parameters ([[steps]] run = \"store\" keys):"));
+  EXPECT_THAT(step.out, HasSubstr("checkpoint           boolean  default false"));
+
+  // `plugins` takes no scenario, and says so.
+  const Result extra = run_genmem("plugins extra");
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_THAT(
+      last_line(extra.err), HasSubstr("genmem plugins: it takes no arguments besides options"));
 }
 
 TEST(Cli, ValidatePrintsResolvedScenario) {

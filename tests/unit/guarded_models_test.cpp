@@ -2,6 +2,8 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -25,11 +27,15 @@ class SettableModel final : public test_support::TinyGenerativeModel {
   }
 
   at::Tensor decode(const at::Tensor& latents) override {
+    if (failure) {
+      throw std::runtime_error(*failure);
+    }
     return decoded.defined() ? decoded : TinyGenerativeModel::decode(latents);
   }
 
   at::Tensor mean;
   at::Tensor decoded;
+  std::optional<std::string> failure;
 };
 
 // Returns the message of the ModelError that `call` raises, or "no error".
@@ -75,6 +81,28 @@ TEST(GuardedModel, ChecksWhatEncodeAndDecodeReturn) {
       model_error([&] { model->decode(latents); }),
       "plugin 'toy' returned Double [2, 1, 2, 2] as images from decode, expected Float [2, 1, 2, "
       "2]; fix the plugin's decode");
+}
+
+TEST(GuardedModel, KeepsPluginMessagesToOneShortLine) {
+  auto inner = std::make_unique<SettableModel>();
+  SettableModel& settings = *inner;
+  const std::unique_ptr<GenerativeModel> model = make_guarded_model("toy", std::move(inner));
+  const at::Tensor latents = at::zeros({2, 3});
+
+  settings.failure = "";
+  EXPECT_EQ(
+      model_error([&] { model->decode(latents); }),
+      "plugin 'toy' failed in decode: (the plugin gave no message)");
+
+  settings.failure = std::string(20000, 'x');
+  EXPECT_EQ(
+      model_error([&] { model->decode(latents); }),
+      "plugin 'toy' failed in decode: " + std::string(1000, 'x')
+          + "... (cut from 20000 characters)");
+
+  settings.failure = "first line\nsecond line";
+  EXPECT_EQ(
+      model_error([&] { model->decode(latents); }), "plugin 'toy' failed in decode: first line");
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ Commands:
   compare SCENARIO    run a scenario for every combination of varied settings and seeds, and
                       tabulate the results
   report FOLDER       redraw the plots and rewrite report.html of a run or comparison folder
-  plugins             list the plugins found; --describe NAME shows one plugin's parameters
+  plugins             list the plugins and steps; --describe NAME shows the parameters of one
   shapes3d-figures    write the Shapes3D figures of docs/figures (for maintainers)
 
 Run 'genmem COMMAND --help' for a command's options.
@@ -439,7 +439,8 @@ int plugins_command(const std::vector<std::string>& arguments) {
   std::string describe;
   po::options_description options("Usage: genmem plugins [--describe NAME] [OPTIONS]\n\nOptions");
   add_common_options(options, common);
-  options.add_options()("describe", po::value(&describe), "show one plugin's parameters")(
+  options.add_options()(
+      "describe", po::value(&describe), "show the parameters of one plugin or step kind")(
       "markdown",
       "print every scenario key of the core, the plugins found and the steps as "
       "Markdown tables");
@@ -452,6 +453,16 @@ int plugins_command(const std::vector<std::string>& arguments) {
   genmem::PluginLoader loader(
       genmem::PluginLoader::default_search_path(to_paths(common.plugin_paths), {}));
 
+  // A step kind is described like a plugin, since its parameters are scenario keys too.
+  if (const genmem::StepKind* kind = genmem::find_step_kind(describe); kind != nullptr) {
+    std::cout << fmt::format(
+        "{} (step)\n{}\n\nParameters ([[steps]] run = \"{}\" keys):\n",
+        kind->name,
+        kind->help,
+        kind->name);
+    describe_parameters(kind->parameters);
+    return EXIT_SUCCESS;
+  }
   if (!describe.empty()) {
     const genmem::LoadedPlugin& plugin = loader.load(describe);
     std::cout << fmt::format(
@@ -543,9 +554,15 @@ int main(int argc, char** argv) {
   } catch (const po::too_many_positional_options_error&) {
     // Boost reads the word after an option as its value, even when it is another option. So an
     // option missing its value leaves the next option's value as a second scenario.
-    std::cerr << "genmem " << command << ": more than one SCENARIO given, or an option is "
-              << "missing its value; give one scenario file and a value after each option that "
-              << "takes one (genmem " << command << " --help)\n";
+    if (command == "plugins") {
+      std::cerr << "genmem plugins: it takes no arguments besides options, or an option is "
+                << "missing its value (genmem plugins --help)\n";
+    } else {
+      const std::string operand = command == "report" ? "FOLDER" : "SCENARIO";
+      std::cerr << "genmem " << command << ": more than one " << operand << " given, or an "
+                << "option is missing its value; give one " << operand << " and a value after "
+                << "each option that takes one (genmem " << command << " --help)\n";
+    }
     return kExitUsage;
   } catch (const po::error& error) {
     std::cerr << "genmem " << command << ": " << error.what() << " (genmem " << command
