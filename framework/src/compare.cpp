@@ -124,12 +124,15 @@ void set_aside(const fs::path& folder) {
   }
 }
 
+// Writes the comparison's table, record, charts and report. `status` is "running" while runs
+// remain, "interrupted" after Ctrl-C, and "completed" at the end.
 void write_outputs(
     const fs::path& folder,
     const std::string& scenario_name,
     const std::vector<CompareVariant>& variants,
     const std::vector<CompareRun>& runs,
-    const std::vector<std::string>& headline) {
+    const std::vector<std::string>& headline,
+    const std::string& status) {
   std::stringstream csv;
   csv << "variant,seed,metric,value\n";
   std::set<std::string> all_metrics;
@@ -186,6 +189,11 @@ void write_outputs(
     }
     markdown << '\n';
   }
+  if (status == "interrupted") {
+    markdown << "\nThe comparison was interrupted, so the variants and seeds after the last run "
+                "listed in comparison.json have no results yet. Run the same genmem compare "
+                "command again to finish it.\n";
+  }
   const bool any_failed = std::any_of(
       runs.begin(), runs.end(), [](const CompareRun& run) { return run.status == "failed"; });
   if (any_failed) {
@@ -198,9 +206,15 @@ void write_outputs(
   }
   write_file_atomically(folder / "comparison.md", markdown.str());
 
+  nlohmann::json labels = nlohmann::json::array();
+  for (const auto& variant : variants) {
+    labels.push_back(variant.label);
+  }
   nlohmann::json record = {
       {"scenario", scenario_name},
+      {"status", status},
       {"metrics", shown},
+      {"variants", labels},
       {"runs", nlohmann::json::array()},
   };
   for (const auto& run : runs) {
@@ -215,6 +229,18 @@ void write_outputs(
   write_file_atomically(folder / "comparison.json", record.dump(2) + "\n");
 
   fs::create_directories(folder / "plots");
+  // Charts of metrics an earlier comparison in this folder chose would show beside these.
+  std::set<std::string> chart_stems;
+  for (const auto& metric : shown) {
+    chart_stems.insert(slug_of(metric));
+  }
+  std::error_code listing_error;
+  for (const auto& entry : fs::directory_iterator(folder / "plots", listing_error)) {
+    if (entry.is_regular_file() && chart_stems.count(entry.path().stem().string()) == 0) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
   for (const auto& metric : shown) {
     std::vector<std::string> categories;
     BarSeries series{metric, {}, {}};
@@ -552,7 +578,7 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       base, axes, declared, std::vector<std::string>(known_names.begin(), known_names.end()));
   // Invalid variants are recorded as failed runs while the others run, but they are named now
   // so that a mistyped value need not wait for the valid variants before it shows. When no
-  // variant is valid, as with a varied key that no scenario has, nothing runs.
+  // variant is valid, as with a varied key that the scenario does not have, nothing runs.
   std::string first_invalid;
   std::size_t invalid = 0;
   for (const auto& variant : outcome.variants) {
@@ -603,79 +629,102 @@ CompareOutcome run_comparison(const CompareOptions& options) {
       seeds,
       outcome.folder.string());
 
-  for (const auto& variant : outcome.variants) {
-    for (std::int64_t i = 0; i < seeds; ++i) {
-      throw_if_interrupted();
-      CompareRun run;
-      run.variant = variant.label;
-      run.seed = base.seed + i;
-      run.folder = outcome.folder / variant.slug / fmt::format("seed-{}", run.seed);
+  // An interrupted comparison still leaves a table, record and report of the runs so far. The
+  // handler covers the time between runs as well as the runs themselves.
+  const InterruptHandler interrupt_handler;
+  try {
+    for (const auto& variant : outcome.variants) {
+      for (std::int64_t i = 0; i < seeds; ++i) {
+        throw_if_interrupted();
+        CompareRun run;
+        run.variant = variant.label;
+        run.seed = base.seed + i;
+        run.folder = outcome.folder / variant.slug / fmt::format("seed-{}", run.seed);
 
-      RunOptions settings = variant_options(options.run, variant);
-      settings.output_dir = run.folder;
-      settings.seed = run.seed;
+        RunOptions settings = variant_options(options.run, variant);
+        settings.output_dir = run.folder;
+        settings.seed = run.seed;
 
-      // A completed run is reused only when it ran with the same resolved scenario, which the
-      // comparison records beside the run's own files.
-      std::string planned;
-      try {
-        // The [compare] table only chooses what to run and show, so it is left out.
-        Scenario resolved = prepare_scenario(settings);
-        resolved.compare = CompareSpec{};
-        planned = format_scenario(resolved);
-      } catch (const Error&) {
-        // The run below reports the invalid variant.
-      }
-      const nlohmann::json manifest = read_json(run.folder / "manifest.json");
-      const bool completed = manifest.is_object() && manifest.value("status", "") == "completed";
-      if (completed && !planned.empty() && read_text(run.folder / kSettingsFile) == planned) {
-        run.status = "reused";
-        run.metrics = flatten_summary(read_json(run.folder / "summary.json"));
-        spdlog::info("compare: {} seed {}: reusing {}", run.variant, run.seed, run.folder.string());
+        // A completed run is reused only when it ran with the same resolved scenario, which the
+        // comparison records beside the run's own files.
+        std::string planned;
+        try {
+          // The [compare] table only chooses what to run and show, so it is left out.
+          Scenario resolved = prepare_scenario(settings);
+          resolved.compare = CompareSpec{};
+          planned = format_scenario(resolved);
+        } catch (const Error&) {
+          // The run below reports the invalid variant.
+        }
+        const nlohmann::json manifest = read_json(run.folder / "manifest.json");
+        const bool completed = manifest.is_object() && manifest.value("status", "") == "completed";
+        if (completed && !planned.empty() && read_text(run.folder / kSettingsFile) == planned) {
+          run.status = "reused";
+          run.metrics = flatten_summary(read_json(run.folder / "summary.json"));
+          spdlog::info(
+              "compare: {} seed {}: reusing {}", run.variant, run.seed, run.folder.string());
+          outcome.runs.push_back(std::move(run));
+          continue;
+        }
+        if (completed) {
+          spdlog::warn(
+              "compare: {} seed {}: {} ran with other settings, so it runs again",
+              run.variant,
+              run.seed,
+              run.folder.string());
+        }
+        if (fs::exists(run.folder) && !fs::is_empty(run.folder)) {
+          set_aside(run.folder);
+        }
+
+        spdlog::info("compare: {} seed {}", run.variant, run.seed);
+        try {
+          const RunOutcome finished = run_scenario(settings);
+          write_file_atomically(run.folder / kSettingsFile, planned);
+          run.status = "completed";
+          run.metrics = flatten_summary(finished.summary);
+        } catch (const InterruptedError&) {
+          throw;
+        } catch (const std::exception& error) {
+          // LibTorch appends a stack trace after the first line, which the table does not need.
+          const std::string message = error.what();
+          run.status = "failed";
+          run.error = variant_error(message.c_str());
+          spdlog::error("compare: {} seed {} failed: {}", run.variant, run.seed, run.error);
+        }
         outcome.runs.push_back(std::move(run));
-        continue;
+        // Written after every run, so an interrupted comparison leaves a current table.
+        write_outputs(
+            outcome.folder, base.name, outcome.variants, outcome.runs, headline, "running");
       }
-      if (completed) {
-        spdlog::warn(
-            "compare: {} seed {}: {} ran with other settings, so it runs again",
-            run.variant,
-            run.seed,
-            run.folder.string());
-      }
-      if (fs::exists(run.folder) && !fs::is_empty(run.folder)) {
-        set_aside(run.folder);
-      }
-
-      spdlog::info("compare: {} seed {}", run.variant, run.seed);
-      try {
-        const RunOutcome finished = run_scenario(settings);
-        write_file_atomically(run.folder / kSettingsFile, planned);
-        run.status = "completed";
-        run.metrics = flatten_summary(finished.summary);
-      } catch (const InterruptedError&) {
-        write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
-        throw;
-      } catch (const std::exception& error) {
-        // LibTorch appends a stack trace after the first line, which the table does not need.
-        const std::string message = error.what();
-        run.status = "failed";
-        run.error = variant_error(message.c_str());
-        spdlog::error("compare: {} seed {} failed: {}", run.variant, run.seed, run.error);
-      }
-      outcome.runs.push_back(std::move(run));
-      // Written after every run, so an interrupted comparison leaves a current table.
-      write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
+    }
+  } catch (const InterruptedError& error) {
+    write_outputs(
+        outcome.folder, base.name, outcome.variants, outcome.runs, headline, "interrupted");
+    const std::string message = error.what();
+    throw InterruptedError(fmt::format(
+        "comparison {} after {} of {} runs; run the same genmem compare command again to finish "
+        "it",
+        message.substr(
+            message.find("interrupted"), message.find(';') - message.find("interrupted")),
+        outcome.runs.size(),
+        outcome.variants.size() * static_cast<std::size_t>(seeds)));
+  }
+  write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline, "completed");
+  std::set<std::string> reported;
+  for (const auto& run : outcome.runs) {
+    for (const auto& [metric, value] : run.metrics) {
+      reported.insert(metric);
     }
   }
-  write_outputs(outcome.folder, base.name, outcome.variants, outcome.runs, headline);
   for (const auto& metric : headline) {
-    const bool found = std::any_of(outcome.runs.begin(), outcome.runs.end(), [&](const auto& run) {
-      return run.metrics.count(metric) > 0;
-    });
-    if (!found && !outcome.runs.empty()) {
+    if (reported.count(metric) == 0 && !reported.empty()) {
+      const std::string suggestion =
+          closest_name(metric, std::vector<std::string>(reported.begin(), reported.end()));
       spdlog::warn(
-          "compare: no run's summary.json has a number at '{}'; comparison.csv lists the keys",
-          metric);
+          "compare: no run's summary.json has a number at '{}'{}; comparison.csv lists the keys",
+          metric,
+          suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion));
     }
   }
   return outcome;

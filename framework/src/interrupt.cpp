@@ -12,6 +12,9 @@ namespace {
 
 std::atomic<int> received_signal{0};
 
+// Handlers alive now. Only the outermost installs the signal handlers and removes them.
+int handler_depth = 0;
+
 extern "C" void on_signal(int signal) {
   received_signal.store(signal);
   // The next signal takes the default action, so a second Ctrl-C stops the program at once.
@@ -28,12 +31,18 @@ extern "C" void on_signal(int signal) {
 InterruptedError::~InterruptedError() = default;
 
 InterruptHandler::InterruptHandler() {
+  if (handler_depth++ > 0) {
+    return;
+  }
   received_signal.store(0);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 }
 
 InterruptHandler::~InterruptHandler() {
+  if (--handler_depth > 0) {
+    return;
+  }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 }

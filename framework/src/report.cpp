@@ -836,6 +836,7 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
   const std::string name = record.is_object()
       ? text_of(record, "scenario", compare_dir.filename().string())
       : compare_dir.filename().string();
+  const std::string status = record.is_object() ? text_of(record, "status", "") : "";
 
   // values[metric][variant] over seeds, in the order variants first appear.
   const CsvRows rows = parse_csv(read_text(compare_dir / "comparison.csv"));
@@ -859,6 +860,16 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
       metrics.push_back(metric);
     }
     values[metric][variant].push_back(*value);
+  }
+  // Newer records list every variant, so that variants without a completed run are shown too.
+  if (record.is_object() && record.contains("variants") && record["variants"].is_array()) {
+    for (const auto& variant : record["variants"]) {
+      if (variant.is_string()
+          && std::find(variants.begin(), variants.end(), variant.get<std::string>())
+              == variants.end()) {
+        variants.push_back(variant.get<std::string>());
+      }
+    }
   }
   if (record.is_object() && record.contains("metrics") && record["metrics"].is_array()) {
     metrics.clear();
@@ -892,10 +903,13 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
   std::string html = page_start("genmem: comparison of " + name);
   html += fmt::format("<h1>Comparison: {}</h1>\n", escape(name));
   html += fmt::format(
-      "<p class=\"meta\">Folder {} · {} variants · {} runs</p>\n",
+      "<p class=\"meta\">Folder {} · {} variants · {} runs{}</p>\n",
       escape(fs::absolute(compare_dir).lexically_normal().string()),
       variants.size(),
-      runs.size());
+      runs.size(),
+      status == "interrupted"
+          ? " · interrupted: run the same genmem compare command again to finish it"
+          : "");
 
   html +=
       "<h2 id=\"table\">Means per variant</h2>\n<p>Mean ± standard error of the mean over "
@@ -927,7 +941,17 @@ fs::path write_comparison_report(const fs::path& compare_dir, PlotRedraw redraw)
 
   html += "<h2 id=\"figures\">Charts</h2>\n" + gnuplot_notice();
   auto figures = find_figures(compare_dir, "plots");
-  if (figures.empty() && !metrics.empty()) {
+  const bool any_values = std::any_of(metrics.begin(), metrics.end(), [&](const auto& metric) {
+    const auto& by_variant = values[metric];
+    return std::any_of(by_variant.begin(), by_variant.end(), [](const auto& entry) {
+      return !entry.second.empty();
+    });
+  });
+  if (figures.empty() && !metrics.empty() && !any_values) {
+    html +=
+        "<p>No chart was drawn, because no completed run has a number at any of the chosen "
+        "metrics. <code>comparison.csv</code> lists the keys the runs have.</p>\n";
+  } else if (figures.empty() && !metrics.empty()) {
     // compare draws the charts from its runs; report only redraws the scripts in plots/.
     spdlog::warn(
         "'{}' contains no charts; run the same genmem compare command again to draw them",

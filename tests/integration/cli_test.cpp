@@ -927,6 +927,25 @@ TEST(Cli, CompareRecordsFailuresAndResumes) {
   }
   expect_complete_report(
       dir / "comparison/plugin-modern_hopfield/seed-1", {"capacity_random_binary"});
+  // The record names every variant, so the report lists the one without a completed run too.
+  const auto record = nlohmann::json::parse(read_text(dir / "comparison/comparison.json"));
+  EXPECT_EQ(record["status"], "completed");
+  EXPECT_EQ(
+      record["variants"], nlohmann::json({"plugin=modern_hopfield", "plugin=no_such_plugin"}));
+  EXPECT_THAT(report, HasSubstr("2 variants · 4 runs</p>"));
+
+  // A misspelt metric gets a suggestion, and the report does not ask for another run.
+  const Result misspelt =
+      run_genmem(command + " --metric capacity.random_binary.largest_n_exact.corupt_10");
+  EXPECT_THAT(
+      misspelt.err,
+      HasSubstr("no run's summary.json has a number at "
+                "'capacity.random_binary.largest_n_exact.corupt_10' (did you mean "
+                "'capacity.random_binary.largest_n_exact.corrupt_10'?)"));
+  EXPECT_THAT(misspelt.err, ::testing::Not(HasSubstr("contains no charts")));
+  EXPECT_THAT(
+      read_text(dir / "comparison/report.html"),
+      HasSubstr("no completed run has a number at any of the chosen metrics"));
 
   // Mark one completed run as unfinished: the next comparison reuses the other, sets this one
   // aside and runs it again.
@@ -1096,6 +1115,36 @@ TEST(Cli, CompareRejectsVaryThatNeverApplies) {
   EXPECT_EQ(seeds.exit_code, 2);
   EXPECT_THAT(last_line(seeds.err), HasSubstr("--seeds must be 1 to 1000 (got 1000000)"));
   EXPECT_FALSE(fs::exists(dir / "comparison"));
+}
+
+TEST(Cli, InterruptedCompareRecordsStatus) {
+  TempDir dir;
+  // 2 variants of 30 seeds take about a minute, so after 6 s the comparison is still running.
+  const std::string command = std::string(GENMEM_PROGRAM) + " compare " + quick_capacity_arguments()
+      + " -q --vary models.hippocampus.plugin=modern_hopfield --vary models.hippocampus.beta=10,20"
+      + " --seeds 30 " + "--output " + (dir / "comparison").string() + " 2>"
+      + (dir / "err").string() + " & pid=\\$!; sleep 6; kill -INT \\$pid; wait \\$pid";
+  // The outer shell must leave $! and $pid to bash, so they are escaped inside the quotes.
+  const int status = std::system(("bash -c \"" + command + "\"").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_text(dir / "err");
+  EXPECT_THAT(
+      last_line(read_text(dir / "err")),
+      HasSubstr("comparison interrupted by SIGINT (Ctrl-C) after "));
+
+  const auto record = nlohmann::json::parse(read_text(dir / "comparison/comparison.json"));
+  EXPECT_EQ(record["status"], "interrupted");
+  EXPECT_EQ(
+      record["variants"],
+      nlohmann::json({"plugin=modern_hopfield, beta=10", "plugin=modern_hopfield, beta=20"}));
+  EXPECT_LT(record["runs"].size(), 60U);
+  EXPECT_THAT(
+      read_text(dir / "comparison/comparison.md"),
+      HasSubstr("The comparison was interrupted, so the variants and seeds after the last run"));
+  EXPECT_THAT(
+      read_text(dir / "comparison/report.html"),
+      HasSubstr(
+          "2 variants · " + std::to_string(record["runs"].size())
+          + " runs · interrupted: run the same genmem compare command again"));
 }
 
 // A second comparison into a folder that another one is writing to stops at once, and leaves
