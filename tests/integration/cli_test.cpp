@@ -863,6 +863,19 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       "changed settings or on another data source than 'shapes3d_rendered': 20260104T000000Z "
       "(models.neocortex.epochs=2); to analyse it, set steps.1.file to its run folder");
 
+  // Runs on another data source: naming one of them would not help, so the fix does not say to.
+  const fs::path mnist = dir / "mnist-runs/20260105T000000Z";
+  fs::create_directories(mnist / "checkpoints");
+  write_text(mnist / "manifest.json", R"({"status": "completed"})");
+  write_text(mnist / "scenario.toml", "[data]\nsource = 'mnist'\n");
+  write_text(mnist / "checkpoints/neocortex.pt", "weights");
+  expect_rejected(
+      dir / "mnist-runs",
+      "run9",
+      "20260105T000000Z (data source 'mnist'); a model trained on another data source does not "
+      "fit this scenario's images; run a scenario that trains a model on 'shapes3d_rendered' "
+      "first, and set steps.1.file to its runs");
+
   // A damaged checkpoint, here a zip archive cut short.
   const fs::path damaged = dir / "damaged.pt";
   write_text(damaged, std::string("PK\x03\x04", 4) + "cut short");

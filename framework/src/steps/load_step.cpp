@@ -280,6 +280,23 @@ CheckpointChoice resolve_checkpoint(
   CheckpointChoice choice = find_checkpoint(file, source);
   if (choice.checkpoint.empty() && !choice.passed_over.empty()) {
     const std::size_t count = choice.passed_over.size();
+    // A model of another data source cannot be loaded for this one, so naming its run folder
+    // would not help.
+    const bool other_sources =
+        std::all_of(choice.passed_over.begin(), choice.passed_over.end(), [&](const fs::path& run) {
+          return run_data_source(run) != source;
+        });
+    const std::string fix = other_sources
+        ? fmt::format(
+            "a model trained on another data source does not fit this scenario's images; run "
+            "a scenario that trains a model on '{}' first, and set steps.{}.file to its runs",
+            source,
+            step_number)
+        : fmt::format(
+            "to analyse {}, set steps.{}.file to its run folder; otherwise run the scenario "
+            "that trains the model without --set changes",
+            count == 1 ? "it" : "one of them",
+            step_number);
     throw load_error(
         scenario,
         step_number,
@@ -293,11 +310,7 @@ CheckpointChoice resolve_checkpoint(
             count == 1 ? "it was" : "each was",
             source,
             describe_passed_over(choice.passed_over, source)),
-        fmt::format(
-            "to analyse {}, set steps.{}.file to its run folder; otherwise run the scenario "
-            "that trains the model without --set changes",
-            count == 1 ? "it" : "one of them",
-            step_number));
+        fix);
   }
   const std::map<std::string, int> unfinished =
       choice.checkpoint.empty() && fs::is_directory(file, error) ? count_runs_by_status(file)
