@@ -849,13 +849,18 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       "step");
 
   // A folder whose every run changed its settings: the runs are named, not loaded.
-  const fs::path changed = dir / "changed-runs/20260104T000000Z";
-  fs::create_directories(changed / "checkpoints");
-  write_text(
-      changed / "manifest.json",
-      R"({"status": "completed", "overrides": ["models.neocortex.epochs=2"]})");
-  write_text(changed / "scenario.toml", "[data]\nsource = 'shapes3d_rendered'\n");
-  write_text(changed / "checkpoints/neocortex.pt", "weights");
+  // Writes a completed run with a checkpoint into `run`, made on `source` with `manifest`.
+  auto write_completed_run =
+      [](const fs::path& run, const std::string& manifest, const std::string& source) {
+        fs::create_directories(run / "checkpoints");
+        write_text(run / "manifest.json", manifest);
+        write_text(run / "scenario.toml", "[data]\nsource = '" + source + "'\n");
+        write_text(run / "checkpoints/neocortex.pt", "weights");
+      };
+  write_completed_run(
+      dir / "changed-runs/20260104T000000Z",
+      R"({"status": "completed", "overrides": ["models.neocortex.epochs=2"]})",
+      "shapes3d_rendered");
   expect_rejected(
       dir / "changed-runs",
       "run6",
@@ -864,11 +869,7 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       "(models.neocortex.epochs=2); to analyse it, set steps.1.file to its run folder");
 
   // Runs on another data source: naming one of them would not help, so the fix does not say to.
-  const fs::path mnist = dir / "mnist-runs/20260105T000000Z";
-  fs::create_directories(mnist / "checkpoints");
-  write_text(mnist / "manifest.json", R"({"status": "completed"})");
-  write_text(mnist / "scenario.toml", "[data]\nsource = 'mnist'\n");
-  write_text(mnist / "checkpoints/neocortex.pt", "weights");
+  write_completed_run(dir / "mnist-runs/20260105T000000Z", R"({"status": "completed"})", "mnist");
   expect_rejected(
       dir / "mnist-runs",
       "run9",
