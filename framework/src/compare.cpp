@@ -255,8 +255,13 @@ void write_outputs(
       series.errors.push_back(stats.sem);
     }
     if (!categories.empty()) {
+      // The title names the metric; a long name as the vertical axis label would be cut.
       write_bar_chart(
-          folder / "plots" / (slug_of(metric) + ".png"), metric, metric, categories, {series});
+          folder / "plots" / (slug_of(metric) + ".png"),
+          metric,
+          "mean over seeds, with SEM",
+          categories,
+          {series});
     }
   }
   try {
