@@ -107,7 +107,7 @@ TEST(Cli, OutOfRangeOptionValuesAreUsageErrors) {
   EXPECT_THAT(compare_threads.err, HasSubstr("--threads must be 1 to 256 (got 300)"));
   const Result seeds = run_genmem("compare " + kTiny.string() + " --seeds 0");
   EXPECT_EQ(seeds.exit_code, 2);
-  EXPECT_THAT(seeds.err, HasSubstr("--seeds must be at least 1 (got 0)"));
+  EXPECT_THAT(seeds.err, HasSubstr("--seeds must be 1 to 1000 (got 0)"));
 }
 
 TEST(Cli, SetWithoutKeyIsUsageError) {
