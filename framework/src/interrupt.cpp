@@ -20,8 +20,8 @@ extern "C" void on_signal(int signal) {
   // The next signal takes the default action, so a second Ctrl-C stops the program at once.
   std::signal(signal, SIG_DFL);
   const char message[] =
-      "\ngenmem: stopping after the current step, epoch or part of a long step; press Ctrl-C "
-      "again to stop at once\n";
+      "\ngenmem: stopping at the next safe point (after the current epoch, part of a long step "
+      "or run); press Ctrl-C again to stop at once\n";
   // write() is safe in a signal handler; its result is irrelevant here.
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
 }

@@ -146,6 +146,10 @@ TEST(Cli, DescribeShowsDefaultsAndRanges) {
   EXPECT_THAT(result.out, HasSubstr("inv_sqrt_dim | none"));
 
   // A step kind is described in the same way.
+  const Result misspelt_step = run_genmem("plugins --describe stor");
+  EXPECT_EQ(misspelt_step.exit_code, 1);
+  EXPECT_THAT(
+      last_line(misspelt_step.err), HasSubstr("; or, for a step kind, did you mean 'store'?"));
   const Result step = run_genmem("plugins --describe store");
   EXPECT_EQ(step.exit_code, 0);
   EXPECT_THAT(step.out, HasSubstr("Parameters ([[steps]] run = \"store\" keys):"));
@@ -876,6 +880,13 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       "20260105T000000Z (data source 'mnist'); a model trained on another data source does not "
       "fit this scenario's images; run a scenario that trains a model on 'shapes3d_rendered' "
       "first, and set steps.1.file to its runs");
+
+  // The same run named directly: its checkpoint is tried, and the error says where it came from.
+  expect_rejected(
+      dir / "mnist-runs/20260105T000000Z",
+      "run10",
+      "; the checkpoint comes from a run on data source 'mnist', so a model trained on "
+      "'shapes3d_rendered' is needed instead");
 
   // A damaged checkpoint, here a zip archive cut short.
   const fs::path damaged = dir / "damaged.pt";

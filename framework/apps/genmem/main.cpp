@@ -464,7 +464,23 @@ int plugins_command(const std::vector<std::string>& arguments) {
     return EXIT_SUCCESS;
   }
   if (!describe.empty()) {
-    const genmem::LoadedPlugin& plugin = loader.load(describe);
+    const genmem::LoadedPlugin& plugin = [&]() -> const genmem::LoadedPlugin& {
+      try {
+        return loader.load(describe);
+      } catch (const genmem::PluginLoadError& error) {
+        // --describe takes step kinds too, so a misspelt step kind gets a suggestion.
+        std::vector<std::string> kinds;
+        for (const auto& kind : genmem::step_kinds()) {
+          kinds.push_back(kind.name);
+        }
+        const std::string step = genmem::closest_name(describe, kinds);
+        if (step.empty()) {
+          throw;
+        }
+        throw genmem::PluginLoadError(
+            fmt::format("{}; or, for a step kind, did you mean '{}'?", error.what(), step));
+      }
+    }();
     std::cout << fmt::format(
         "{} {} ({})\n{}\nfile: {}\n\nParameters ([models.ROLE] keys):\n",
         plugin.name,
