@@ -280,8 +280,8 @@ CheckpointChoice resolve_checkpoint(
   CheckpointChoice choice = find_checkpoint(file, source);
   if (choice.checkpoint.empty() && !choice.passed_over.empty()) {
     const std::size_t count = choice.passed_over.size();
-    // A model of another data source cannot be loaded for this one, so naming its run folder
-    // would not help.
+    // A model of another data source seldom takes this one's images (MNIST and Fashion-MNIST
+    // share a shape), so naming its run folder is not offered as the fix.
     const bool other_sources =
         std::all_of(choice.passed_over.begin(), choice.passed_over.end(), [&](const fs::path& run) {
           return run_data_source(run) != source;
