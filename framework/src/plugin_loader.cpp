@@ -199,10 +199,14 @@ std::vector<fs::path> PluginLoader::default_search_path(
     paths.push_back(std::move(path));
   }
   paths.insert(paths.end(), scenario.begin(), scenario.end());
-  // Folders a user named are expected to exist; the build tree and install prefix may not.
+  // Folders a user named are expected to exist; the build tree and install prefix may not. A
+  // command builds the search path more than once, so each folder is warned about once.
+  static std::set<std::string> warned;
+  static std::mutex warned_mutex;
+  const std::lock_guard<std::mutex> lock(warned_mutex);
   for (const auto& path : paths) {
     std::error_code error;
-    if (!fs::is_directory(path, error)) {
+    if (!fs::is_directory(path, error) && warned.insert(path.string()).second) {
       spdlog::warn(
           "plugin folder '{}' {}; check --plugin-path, GENMEM_PLUGIN_PATH and the scenario's "
           "plugin_paths, which name folders that contain plugin files",

@@ -168,6 +168,16 @@ TEST(Cli, ValidatePrintsResolvedScenario) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("beta = 7.0"));
   EXPECT_THAT(result.out, HasSubstr("max_steps = 10"));
+
+  // A --plugin-path that names a file is warned about once, though validation searches the
+  // plugin folders more than once.
+  const std::string readme = (kSource / "README.md").string();
+  const Result file_path = run_genmem("validate " + kTiny.string() + " --plugin-path " + readme);
+  EXPECT_EQ(file_path.exit_code, 0) << file_path.err;
+  const std::string warning = "plugin folder '" + readme + "' is a file, not a folder";
+  const std::string& err = file_path.err;
+  EXPECT_NE(err.find(warning), std::string::npos) << err;
+  EXPECT_EQ(err.find(warning, err.find(warning) + 1), std::string::npos) << err;
 }
 
 // Every scenario that ships with genmem passes validation, so a change to a step's parameters
