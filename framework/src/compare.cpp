@@ -703,15 +703,13 @@ CompareOutcome run_comparison(const CompareOptions& options) {
             outcome.folder, base.name, outcome.variants, outcome.runs, headline, "running");
       }
     }
-  } catch (const InterruptedError& error) {
+  } catch (const InterruptedError&) {
     write_outputs(
         outcome.folder, base.name, outcome.variants, outcome.runs, headline, "interrupted");
-    const std::string message = error.what();
     throw InterruptedError(fmt::format(
-        "comparison {} after {} of {} runs; run the same genmem compare command again to finish "
-        "it",
-        message.substr(
-            message.find("interrupted"), message.find(';') - message.find("interrupted")),
+        "comparison interrupted by {} after {} of {} runs; run the same genmem compare command "
+        "again to finish it",
+        received_signal_name(),
         outcome.runs.size(),
         outcome.variants.size() * static_cast<std::size_t>(seeds)));
   }

@@ -47,12 +47,18 @@ InterruptHandler::~InterruptHandler() {
   std::signal(SIGTERM, SIG_DFL);
 }
 
-void throw_if_interrupted() {
+std::string received_signal_name() {
   const int signal = received_signal.load();
-  if (signal != 0) {
+  if (signal == 0) {
+    return "";
+  }
+  return signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM";
+}
+
+void throw_if_interrupted() {
+  if (const std::string name = received_signal_name(); !name.empty()) {
     throw InterruptedError(fmt::format(
-        "run interrupted by {}; the run folder keeps the results written so far",
-        signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM"));
+        "run interrupted by {}; the run folder keeps the results written so far", name));
   }
 }
 

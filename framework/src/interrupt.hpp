@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include <genmem/error.hpp>
 
 namespace genmem {
@@ -25,5 +27,8 @@ class InterruptHandler {
 
 /// Throws InterruptedError when a signal has arrived since the handler was installed.
 void throw_if_interrupted();
+
+/// Returns the signal that arrived, as "SIGINT (Ctrl-C)" or "SIGTERM", or "" when none did.
+std::string received_signal_name();
 
 }  // namespace genmem
