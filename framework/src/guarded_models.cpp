@@ -10,7 +10,7 @@
 namespace genmem {
 namespace {
 
-// The longest plugin message passed on whole; a longer one is cut, so the error stays one
+// Maximum length of a plugin message kept whole. A longer one is cut, so the error stays one
 // readable line.
 constexpr std::size_t kMaxPluginMessage = 1000;
 
@@ -29,19 +29,23 @@ std::string plugin_message(const std::string& message) {
 
 template <typename Call>
 auto guard(const std::string& plugin, const char* call_name, Call&& call) -> decltype(call()) {
-  const auto prefix = [&] {
-    return fmt::format("plugin '{}' failed in {}: ", plugin, call_name);
+  const auto message = [&](const std::exception& error) {
+    return fmt::format(
+        "plugin '{}' failed in {}: {}",
+        plugin,
+        call_name,
+        plugin_message(first_line(error.what())));
   };
   try {
     return call();
   } catch (const TrainingDivergedError& error) {
-    throw TrainingDivergedError(prefix() + plugin_message(first_line(error.what())));
+    throw TrainingDivergedError(message(error));
   } catch (const ConfigError& error) {
-    throw ConfigError(prefix() + plugin_message(first_line(error.what())));
+    throw ConfigError(message(error));
   } catch (const IoError& error) {
-    throw IoError(prefix() + plugin_message(first_line(error.what())));
+    throw IoError(message(error));
   } catch (const std::exception& error) {
-    throw ModelError(prefix() + plugin_message(first_line(error.what())));
+    throw ModelError(message(error));
   }
 }
 

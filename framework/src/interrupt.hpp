@@ -15,8 +15,8 @@ class InterruptedError : public Error {
 
 /// Catches SIGINT and SIGTERM while it lives. After the first signal, `throw_if_interrupted`
 /// throws at the run's next safe point. A second signal ends the process at once. Handlers nest:
-/// one made while another lives, as each run of a comparison makes, leaves the outer one's
-/// signal and installation alone.
+/// a handler created while another exists, as by each run of a comparison, leaves the outer
+/// handler's installation and received signal unchanged.
 class InterruptHandler {
  public:
   InterruptHandler();

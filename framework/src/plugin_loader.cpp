@@ -189,6 +189,27 @@ std::string plugin_file_name(const std::string& name) {
   return kPluginPrefix + name + kPluginSuffix;
 }
 
+namespace {
+
+// Returns the files in `folder` named like plugin files, sorted, or none when it is no folder.
+std::vector<fs::path> plugin_files_in(const fs::path& folder) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) {
+    return files;
+  }
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    const std::string file_name = entry.path().filename().string();
+    if (file_name.starts_with(kPluginPrefix) && file_name.ends_with(kPluginSuffix)) {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
 PluginLoader::PluginLoader(std::vector<fs::path> search_path)
     : search_path_(std::move(search_path)) {}
 
@@ -290,7 +311,7 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
       return *plugin;
     }
   }
-  // A name becomes part of a file path, so it may not hold '/' or '..'.
+  // A name becomes part of a file path, so it may not contain '/' or '..'.
   const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
   });
@@ -332,14 +353,11 @@ const LoadedPlugin& PluginLoader::load(const std::string& name) {
 std::vector<std::string> PluginLoader::plugin_file_names() const {
   std::vector<std::string> names;
   for (const auto& folder : search_path_) {
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(folder, error)) {
-      const std::string file_name = entry.path().filename().string();
-      if (file_name.starts_with(kPluginPrefix) && file_name.ends_with(kPluginSuffix)) {
-        names.push_back(file_name.substr(
-            std::strlen(kPluginPrefix),
-            file_name.size() - std::strlen(kPluginPrefix) - std::strlen(kPluginSuffix)));
-      }
+    for (const auto& file : plugin_files_in(folder)) {
+      const std::string file_name = file.filename().string();
+      names.push_back(file_name.substr(
+          std::strlen(kPluginPrefix),
+          file_name.size() - std::strlen(kPluginPrefix) - std::strlen(kPluginSuffix)));
     }
   }
   return names;
@@ -351,19 +369,7 @@ std::vector<LoadedPlugin> PluginLoader::discover() {
   // later file of the same name cannot be used either.
   std::set<std::string> blocked;
   for (const auto& folder : search_path_) {
-    std::error_code error;
-    if (!fs::is_directory(folder, error)) {
-      continue;
-    }
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(folder, error)) {
-      const std::string file_name = entry.path().filename().string();
-      if (file_name.starts_with(kPluginPrefix) && file_name.ends_with(kPluginSuffix)) {
-        files.push_back(entry.path());
-      }
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
+    for (const auto& file : plugin_files_in(folder)) {
       const std::string file_name = file.filename().string();
       if (blocked.count(file_name) > 0) {
         spdlog::warn(

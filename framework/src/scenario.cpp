@@ -622,10 +622,7 @@ std::vector<StepSpec> read_steps(const toml::table& root, const Locator& locator
         "{}: 'steps' must be an array of tables, written as [[steps]] blocks",
         locator.where(*node)));
   }
-  std::vector<std::string> kind_names;
-  for (const auto& kind : step_kinds()) {
-    kind_names.push_back(kind.name);
-  }
+  const std::vector<std::string> kind_names = step_kind_names();
 
   std::vector<StepSpec> steps;
   for (std::size_t i = 0; i < array->size(); ++i) {

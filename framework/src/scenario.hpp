@@ -69,7 +69,7 @@ struct ScenarioOverrides {
 };
 
 /// The model roles a scenario can fill, with the interface each needs.
-/// The most seeds a comparison runs per variant, which catches a mistyped --seeds.
+/// Maximum number of seeds a comparison runs per variant, so that a mistyped --seeds is caught.
 inline constexpr std::int64_t kMaxCompareSeeds = 1000;
 
 inline constexpr const char* kHippocampus = "hippocampus";

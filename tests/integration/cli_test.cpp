@@ -155,7 +155,7 @@ TEST(Cli, DescribeShowsDefaultsAndRanges) {
   EXPECT_THAT(step.out, HasSubstr("Parameters ([[steps]] run = \"store\" keys):"));
   EXPECT_THAT(step.out, HasSubstr("checkpoint           boolean  default false"));
 
-  // `plugins` takes no scenario, and says so.
+  // `plugins` takes no scenario, and its usage error states that.
   const Result extra = run_genmem("plugins extra");
   EXPECT_EQ(extra.exit_code, 2);
   EXPECT_THAT(
@@ -590,7 +590,7 @@ TEST(Cli, QuickDistortionsMakeDigitsPrototypical) {
       "run " + scenario.string() + " --set data.dir=" + (kSource / "data").string() + " --output "
       + (dir / "run").string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  // The scenario trains with `measure = false`, and the log says so instead of showing NaN.
+  // The scenario trains with `measure = false`, and the log states that instead of showing NaN.
   EXPECT_THAT(
       result.err, HasSubstr("before training: test figures not measured (measure = false)"));
   EXPECT_THAT(result.err, ::testing::Not(HasSubstr("nan")));
@@ -891,7 +891,8 @@ TEST(Cli, LoadWithoutCheckpointFailsInOneLine) {
       "fit this scenario's images; run a scenario that trains a model on 'shapes3d_rendered' "
       "first, and set steps.1.file to its runs");
 
-  // The same run named directly: its checkpoint is tried, and the error says where it came from.
+  // The same run named directly: its checkpoint is tried, and the error names the data source it
+  // came from.
   expect_rejected(
       dir / "mnist-runs/20260105T000000Z",
       "run10",
@@ -1154,7 +1155,8 @@ TEST(Cli, CompareRejectsVaryThatNeverApplies) {
 
 TEST(Cli, InterruptedCompareRecordsStatus) {
   TempDir dir;
-  // 2 variants of 30 seeds take about a minute, so after 6 s the comparison is still running.
+  // 2 variants of 30 seeds make 60 runs of about 0.5 s each, so after 6 s the comparison is
+  // still running.
   const std::string command = std::string(GENMEM_PROGRAM) + " compare " + quick_capacity_arguments()
       + " -q --vary models.hippocampus.plugin=modern_hopfield --vary models.hippocampus.beta=10,20"
       + " --seeds 30 " + "--output " + (dir / "comparison").string() + " 2>"

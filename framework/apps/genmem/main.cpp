@@ -469,11 +469,7 @@ int plugins_command(const std::vector<std::string>& arguments) {
         return loader.load(describe);
       } catch (const genmem::PluginLoadError& error) {
         // --describe takes step kinds too, so a misspelt step kind gets a suggestion.
-        std::vector<std::string> kinds;
-        for (const auto& kind : genmem::step_kinds()) {
-          kinds.push_back(kind.name);
-        }
-        const std::string step = genmem::closest_name(describe, kinds);
+        const std::string step = genmem::closest_name(describe, genmem::step_kind_names());
         if (step.empty()) {
           throw;
         }

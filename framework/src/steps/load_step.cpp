@@ -356,25 +356,27 @@ void load_checkpoint(
   const std::string where =
       fmt::format("scenario '{}' step {} (load): ", scenario.file.string(), step_number);
   // A checkpoint from a run on another data source usually fails on the image shape, and then
-  // the plugin's own hint (to change its parameters) does not help.
-  std::string origin;
-  const std::string source = scenario.data.get_string("source");
-  if (const std::string run_source = run_data_source(enclosing_run_folder(checkpoint));
-      !run_source.empty() && run_source != source) {
-    origin = fmt::format(
+  // the plugin's own hint (to change its parameters) does not help. The run is read only then.
+  const auto origin = [&] {
+    const std::string source = scenario.data.get_string("source");
+    const std::string run_source = run_data_source(enclosing_run_folder(checkpoint));
+    if (run_source.empty() || run_source == source) {
+      return std::string();
+    }
+    return fmt::format(
         "; the checkpoint comes from a run on data source '{}', so a model trained on '{}' is "
         "needed instead",
         run_source,
         source);
-  }
+  };
   try {
     model.load(checkpoint.string());
   } catch (const ConfigError& error) {
-    throw ConfigError(where + error.what() + origin);
+    throw ConfigError(where + error.what() + origin());
   } catch (const IoError& error) {
-    throw IoError(where + error.what() + origin);
+    throw IoError(where + error.what() + origin());
   } catch (const ModelError& error) {
-    throw ModelError(where + error.what() + origin);
+    throw ModelError(where + error.what() + origin());
   }
 }
 

@@ -64,4 +64,12 @@ const StepKind* find_step_kind(const std::string& name) {
   return nullptr;
 }
 
+std::vector<std::string> step_kind_names() {
+  std::vector<std::string> names;
+  for (const auto& kind : step_kinds()) {
+    names.push_back(kind.name);
+  }
+  return names;
+}
+
 }  // namespace genmem

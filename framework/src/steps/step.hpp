@@ -62,6 +62,9 @@ const std::vector<StepKind>& step_kinds();
 /// Returns the kind called `name`, or nullptr.
 const StepKind* find_step_kind(const std::string& name);
 
+/// Returns the names of every registered step kind, in the order of `step_kinds`.
+std::vector<std::string> step_kind_names();
+
 // Each step family registers its kinds through one of these.
 StepKind store_step_kind();
 StepKind replay_step_kind();

@@ -143,8 +143,8 @@ class TrainStep final : public Step {
             "neocortex.pt", [&](const std::string& path) { model.save(path); });
         last_good_epoch = report.epoch;
       }
-      // With `measure = false` the test figures are not measured, and the log says so rather
-      // than showing NaN.
+      // With `measure = false` the test figures are not measured, and the log states that
+      // instead of showing NaN.
       const std::string measured = measure_
           ? fmt::format(
               "test reconstruction error {:.2f}, decoding accuracy {:.3f}",
